@@ -1,0 +1,120 @@
+/**
+ * The shape of Herald's configuration: plain data, validated once at start-up and deep-frozen
+ * (convention 14). Every property is readonly and every array `readonly`, because the object the
+ * loader returns is frozen: mutating it throws in strict mode, and the types say so up front.
+ */
+
+export type TransportName = 'udp' | 'tcp';
+export type DigestAlgorithm = 'SHA-256' | 'MD5';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** Where the server listens. `address` is an IP literal (IPv6 without brackets) or a hostname. */
+export interface ListenPoint {
+  readonly transport: TransportName;
+  readonly address: string;
+  /** 0..65535; 0 asks the OS for an ephemeral port (tests). */
+  readonly port: number;
+}
+
+/**
+ * A user of a local domain. It carries a `password`, or precomputed digest hashes (RFC 7616 §3.4.2:
+ * `H(username ":" realm ":" passwd)`, computed with the realm the server challenges with:
+ * `auth.realm` when set, otherwise the user's domain).
+ */
+export interface UserEntry {
+  readonly user: string;
+  /** Normalized like the registrar's local domains: lower case, IPv6 without brackets. */
+  readonly domain: string;
+  readonly password?: string;
+  /** MD5 HA1, 32 lower-case hex digits. */
+  readonly ha1?: string;
+  /** SHA-256 HA1, 64 lower-case hex digits. */
+  readonly ha1Sha256?: string;
+}
+
+export interface AuthConfig {
+  /** false = lab mode: every user of a local domain exists and no credentials are asked. */
+  readonly enabled: boolean;
+  /** The realm in challenges; when absent, the domain of the request. */
+  readonly realm?: string;
+  /** Offered in this order of preference (RFC 7616 §3.7: the most preferred challenge first). */
+  readonly algorithms: readonly DigestAlgorithm[];
+  readonly nonceTtlSeconds: number;
+  /** IP addresses or CIDR prefixes (v4 or v6) trusted without a challenge (gateways, peers). */
+  readonly trustedPeers: readonly string[];
+}
+
+export interface RegistrarConfig {
+  readonly minExpires: number;
+  readonly maxExpires: number;
+  readonly defaultExpires: number;
+  readonly maxContactsPerAor: number;
+}
+
+export interface RoutingConfig {
+  readonly recordRoute: boolean;
+}
+
+export interface TransportConfig {
+  /** Largest SIP message accepted, in bytes (header + body). */
+  readonly maxMessageSize: number;
+  /** Open stream connections (TCP) beyond which new ones are refused. */
+  readonly maxConnections: number;
+  /** A connection that carries nothing for this long is closed. */
+  readonly idleTimeoutSeconds: number;
+  /** Giving up on an outgoing connection attempt after this long. */
+  readonly connectTimeoutSeconds: number;
+}
+
+/** RFC 3261 §17.1.1.1 / Table 4 base timers, in milliseconds. */
+export interface TimersConfig {
+  readonly t1: number;
+  readonly t2: number;
+  readonly t4: number;
+}
+
+export interface LogConfig {
+  readonly level: LogLevel;
+  /** 'auto' = pretty when stdout is a TTY. */
+  readonly pretty: boolean | 'auto';
+}
+
+export interface DnsConfig {
+  /** `HOST:PORT` (IPv6 as `[::1]:53`), IP literals only; empty = the system resolvers. */
+  readonly servers: readonly string[];
+}
+
+export interface Config {
+  readonly listen: readonly ListenPoint[];
+  /** Local domains, normalized (lower case, IPv6 without brackets, no trailing dot). */
+  readonly domains: readonly string[];
+  readonly dataDir: string;
+  readonly auth: AuthConfig;
+  readonly users: readonly UserEntry[];
+  readonly registrar: RegistrarConfig;
+  readonly routing: RoutingConfig;
+  readonly transport: TransportConfig;
+  readonly timers: TimersConfig;
+  readonly log: LogConfig;
+  readonly dns: DnsConfig;
+  /** Names this node in flow ids and between nodes; letters, digits, `.`, `_`, `-` (1..64). */
+  readonly nodeId?: string;
+}
+
+/** What the command line can set; each list given REPLACES the configured list entirely. */
+export interface CliOverrides {
+  readonly listen?: readonly ListenPoint[];
+  readonly domains?: readonly string[];
+  readonly dataDir?: string;
+  readonly authEnabled?: boolean;
+  readonly logLevel?: LogLevel;
+  readonly logPretty?: boolean;
+  readonly dnsServers?: readonly string[];
+  readonly nodeId?: string;
+}
+
+export interface CliArgs {
+  readonly command: 'serve' | 'help' | 'version';
+  readonly configFile?: string;
+  readonly overrides: CliOverrides;
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+/**
+ * The `herald` command: parse arguments, load and validate the configuration (exit 2 with a
+ * message naming the key when it is wrong), start the server, stop gracefully on SIGINT/SIGTERM.
+ */
+import { ConfigError, loadConfig, parseCliArgs, usageText } from './config/index.js';
+import { HeraldServer, PRODUCT } from './server/index.js';
+import { createLogger } from './server/logger.js';
+
+async function main(argv: string[]): Promise<number> {
+  let args;
+  let config;
+  // Notices from loading (users dropped with their domain, demo passwords on a public address)
+  // are logged once the logger exists.
+  const notices: string[] = [];
+  try {
+    args = parseCliArgs(argv);
+    if (args.command === 'help') {
+      process.stdout.write(`${usageText()}\n`);
+      return 0;
+    }
+    if (args.command === 'version') {
+      process.stdout.write(`${PRODUCT}\n`);
+      return 0;
+    }
+    config = await loadConfig({
+      ...(args.configFile !== undefined ? { file: args.configFile } : {}),
+      env: process.env,
+      overrides: args.overrides,
+      warn: (message) => notices.push(message),
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`herald: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const logger = createLogger(config.log, { isTty: Boolean(process.stdout.isTTY) });
+  for (const notice of notices) logger.warn(notice);
+  const server = new HeraldServer({ config, logger });
+  try {
+    await server.start();
+  } catch (err) {
+    logger.fatal({ err }, 'Herald could not start');
+    logger.flush();
+    return 1;
+  }
+  const where = server.listeningPoints.map((lp) => `${lp.transport}:${lp.address.includes(':') ? `[${lp.address}]` : lp.address}:${lp.port}`).join(' ');
+  process.stdout.write(`Herald listening on ${where} (domains: ${config.domains.join(', ')}; auth ${config.auth.enabled ? 'on' : 'off'})\n`);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      server.stop().then(resolve, (err: unknown) => {
+        logger.error({ err }, 'error during shutdown');
+        resolve();
+      });
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  logger.flush();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`herald: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

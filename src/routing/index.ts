@@ -1,0 +1,1 @@
+export { Router, KNOWN_METHODS, type Capabilities, type RouterOptions } from './router.js';

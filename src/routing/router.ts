@@ -1,0 +1,218 @@
+/**
+ * The request router: the SipApplication every request reaches. It decides where a request goes
+ * (RFC 3261 §16.4–§16.5) and is the only place that turns errors into responses (convention 7).
+ *
+ * - Route pre-processing (§16.4): a first Route that names this server is removed (loose
+ *   routing; baresip preloads `Route: <sip:SERVER;transport=tcp;lr>`).
+ * - Requests for the server itself (no user part): OPTIONS 200 with our capabilities, REGISTER
+ *   to the registrar, other known methods 405 with Allow, unknown methods 501.
+ * - Requests for a local user: authenticated when From claims a local user, then proxied to
+ *   the user's bindings (q order), 480 when none, 404 for an unknown user.
+ * - Requests for another domain: only for an authenticated local user or a trusted peer (no open
+ *   relay, 403 otherwise), forwarded to the Request-URI.
+ * - In-dialog requests carrying a Route beyond us are forwarded along it.
+ * DEVIATION(RFC 3261 §16.4 strict routing): a Request-URI that is a Record-Route value we put in
+ *   a strict-router dialog is not restored from the last Route; we only insert `lr` routes.
+ */
+import type { Logger } from 'pino';
+import {
+  SipError,
+  isSipError,
+  isSipUri,
+  isTelUri,
+  type SipRequest,
+} from '../sip/index.js';
+import type { IncomingRequest, SipApplication, SipStack } from '../stack/port.js';
+import type { RequestGuard } from '../auth/index.js';
+import { addressOfRecord, type LocalDomains, type LocationService, type Registrar, type UserDirectory } from '../registrar/index.js';
+
+/** Methods this server knows (RFC 3261 and the extensions it proxies or serves). */
+export const KNOWN_METHODS: readonly string[] = [
+  'INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH',
+  'MESSAGE', 'INFO', 'PRACK', 'UPDATE', 'REFER',
+];
+
+/** Methods that may be addressed to the server itself (its own URI, no user part). */
+const SERVER_METHODS = ['OPTIONS', 'REGISTER'];
+
+export interface Capabilities {
+  /** Allow-Events values (from the event package registry, when there is one). */
+  allowEvents: readonly string[];
+  /** Option tags we support. */
+  supported: readonly string[];
+}
+
+export interface RouterOptions {
+  stack: SipStack;
+  registrar: Registrar;
+  location: LocationService;
+  guard: RequestGuard;
+  domains: LocalDomains;
+  users: UserDirectory;
+  logger: Logger;
+  recordRoute: boolean;
+  capabilities: Capabilities;
+}
+
+/** Option tags a proxy must understand in Proxy-Require (§16.3 step 5). */
+const PROXY_SUPPORTED = new Set(['path', 'outbound']);
+
+export class Router implements SipApplication {
+  readonly #o: RouterOptions;
+  readonly #log: Logger;
+
+  constructor(options: RouterOptions) {
+    this.#o = options;
+    this.#log = options.logger.child({ component: 'router' });
+  }
+
+  async handle(request: IncomingRequest): Promise<void> {
+    try {
+      await this.#route(request);
+    } catch (err) {
+      await this.#answerError(request, err);
+    }
+  }
+
+  flowClosed(flow: string): void {
+    void this.#o.location.flowClosed(flow).catch((err: unknown) => this.#log.error({ err, flow }, 'flow cleanup failed'));
+  }
+
+  async #route(request: IncomingRequest): Promise<void> {
+    const msg = request.message;
+    const ruri = msg.uri;
+    // §16.3 step 2 / §8.2.2.1: "If the Request-URI has a URI whose scheme is not understood by
+    // the proxy, the proxy SHOULD reject the request with a 416 (Unsupported URI Scheme)".
+    if (!isSipUri(ruri) && !isTelUri(ruri)) throw new SipError('UNSUPPORTED_URI_SCHEME', { detail: `${ruri.scheme}:` });
+    this.#removeOwnRoute(msg);
+
+    // §16.4: with a Route left, the request follows it (loose routing); mid-dialog traffic.
+    if (msg.routes.length > 0) {
+      if (msg.to.params.get('tag') == null) await this.#o.guard.authorizeRequest(request);
+      this.#checkProxyRequire(msg);
+      await this.#o.stack.proxy(request, [{ uri: ruri }], { recordRoute: false });
+      return;
+    }
+
+    if (msg.method === 'ACK') {
+      // An ACK for a 2xx that reaches us without a Route is for a dialog we are not in, or
+      // for us as UAS (we never answer INVITE with 2xx): nothing to do.
+      if (isSipUri(ruri) && !this.#isServerUri(ruri.user, ruri.host, ruri.port)) {
+        await this.#o.stack.proxy(request, [{ uri: ruri }]);
+      }
+      return;
+    }
+
+    if (isTelUri(ruri)) throw new SipError('NOT_FOUND', { detail: 'no route for tel: URI' });
+    if (!isSipUri(ruri)) return; // narrowed above
+
+    if (msg.method === 'REGISTER') {
+      await this.#o.registrar.handle(request);
+      return;
+    }
+    if (this.#isServerUri(ruri.user, ruri.host, ruri.port)) {
+      await this.#serverRequest(request);
+      return;
+    }
+    const local = this.#o.domains.canonical(ruri.host);
+    if (local !== undefined) {
+      await this.#toLocalUser(request);
+      return;
+    }
+    await this.#toOtherDomain(request);
+  }
+
+  /** §16.4: "If the first value in the Route header field indicates this proxy, the proxy MUST remove that value from the request." */
+  #removeOwnRoute(msg: SipRequest): void {
+    for (;;) {
+      const first = msg.routes[0];
+      if (!first || !isSipUri(first.uri) || !this.#o.domains.isSelf(first.uri.host, first.uri.port) || first.uri.user) return;
+      msg.removeFirst('route');
+    }
+  }
+
+  #isServerUri(user: string | undefined, host: string, port: number | undefined): boolean {
+    return (user === undefined || user === '') && this.#o.domains.isSelf(host, port);
+  }
+
+  async #serverRequest(request: IncomingRequest): Promise<void> {
+    const method = request.message.method;
+    if (method === 'OPTIONS') {
+      // §11.2: "The response to an OPTIONS ... Allow, Accept, Accept-Encoding, Accept-Language,
+      // and Supported header fields SHOULD be present". §16.3 step 3 lets an OPTIONS with
+      // Max-Forwards 0 be answered by the element itself.
+      const required = request.message.getAll('require').filter((t) => !PROXY_SUPPORTED.has(t.toLowerCase()));
+      if (required.length > 0) throw new SipError('BAD_EXTENSION', { headers: [['Unsupported', required.join(', ')]] });
+      const headers: [string, string][] = [
+        ['Allow', KNOWN_METHODS.join(', ')],
+        ['Accept', '*/*'],
+        ['Accept-Encoding', 'identity'],
+        ['Accept-Language', 'en'],
+        ['Supported', this.#o.capabilities.supported.join(', ')],
+      ];
+      if (this.#o.capabilities.allowEvents.length > 0) headers.push(['Allow-Events', this.#o.capabilities.allowEvents.join(', ')]);
+      await request.respond(200, { headers });
+      return;
+    }
+    if (KNOWN_METHODS.includes(method)) {
+      // §8.2.1: "the UAS MUST generate a 405 (Method Not Allowed) response ... The UAS MUST also
+      // add an Allow header field to the 405 (Method Not Allowed) response."
+      throw new SipError('METHOD_NOT_ALLOWED', { headers: [['Allow', SERVER_METHODS.join(', ')]] });
+    }
+    // §8.2.1: "If the UAS recognizes but does not support the method, it MUST generate a 405" —
+    // and a method it does not recognize gets 501 (§21.5.2).
+    throw new SipError('NOT_IMPLEMENTED', { detail: `method ${method}` });
+  }
+
+  async #toLocalUser(request: IncomingRequest): Promise<void> {
+    const msg = request.message;
+    await this.#o.guard.authorizeRequest(request);
+    this.#checkProxyRequire(msg);
+    const aor = addressOfRecord(msg.uri, this.#o.domains);
+    if (!(await this.#o.users.exists(aor.user, aor.domain))) throw new SipError('NOT_FOUND', { detail: 'no such user' });
+    const targets = await this.#o.location.targets(aor.key);
+    if (targets.length === 0) throw new SipError('TEMPORARILY_UNAVAILABLE', { detail: 'no registered device' });
+    await this.#o.stack.proxy(request, targets, { recordRoute: this.#o.recordRoute });
+  }
+
+  async #toOtherDomain(request: IncomingRequest): Promise<void> {
+    const msg = request.message;
+    const identity = await this.#o.guard.authorizeRequest(request);
+    // No open relay: only our own (authenticated) users, lab users and trusted peers may send
+    // requests to other domains through us.
+    if (identity.kind === 'none' || (identity.kind === 'lab' && identity.domain === undefined)) {
+      throw new SipError('FORBIDDEN', { detail: 'relaying to other domains is not allowed' });
+    }
+    this.#checkProxyRequire(msg);
+    await this.#o.stack.proxy(request, [{ uri: msg.uri }], { recordRoute: this.#o.recordRoute });
+  }
+
+  /** §16.3 step 5: "If the request contains a Proxy-Require header field ... with one or more option-tags this element does not understand, the element MUST return a 420". */
+  #checkProxyRequire(msg: SipRequest): void {
+    const unknown = msg.getAll('proxy-require').filter((t) => !PROXY_SUPPORTED.has(t.toLowerCase()));
+    if (unknown.length > 0) throw new SipError('BAD_EXTENSION', { headers: [['Unsupported', unknown.join(', ')]] });
+  }
+
+  async #answerError(request: IncomingRequest, err: unknown): Promise<void> {
+    if (request.finalSent || request.message.method === 'ACK') {
+      if (!isSipError(err)) this.#log.error({ err }, 'error after the final response');
+      return;
+    }
+    if (isSipError(err)) {
+      if (err.status >= 500) this.#log.error({ err, method: request.message.method }, 'request failed');
+      else this.#log.debug({ code: err.code, status: err.status, method: request.message.method }, 'request refused');
+      await request.respond(err.status, { reason: err.reasonPhrase, headers: err.headers });
+      return;
+    }
+    this.#log.error({ err, method: request.message.method, callId: safeCallId(request.message) }, 'unexpected error');
+    await request.respond(500);
+  }
+}
+
+function safeCallId(msg: SipRequest): string | undefined {
+  try {
+    return msg.callId;
+  } catch {
+    return undefined;
+  }
+}

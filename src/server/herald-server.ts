@@ -1,0 +1,138 @@
+/**
+ * The composition root (L5): the only place that picks concrete adapters — the embedded stack
+ * and the SQLite store — and wires the services to them.
+ */
+import type { Logger } from 'pino';
+import { SystemClock, type Clock } from '../util/clock.js';
+import type { Config } from '../config/index.js';
+import { DigestAuthenticator, RequestGuard, StaticCredentialSource } from '../auth/index.js';
+import { ConfiguredUsers, LocalDomains, LocationService, Registrar } from '../registrar/index.js';
+import { Router } from '../routing/index.js';
+import { EmbeddedStack } from '../stack/embedded/index.js';
+import type { ListeningPoint, SipStack } from '../stack/index.js';
+import { openStorage, type Storage } from '../storage/index.js';
+
+export interface HeraldServerOptions {
+  config: Config;
+  logger: Logger;
+  clock?: Clock;
+  /** Use this store instead of opening the configured one (tests share one across restarts). */
+  storage?: Storage;
+}
+
+export const PRODUCT = 'Herald/0.1';
+
+export class HeraldServer {
+  readonly config: Config;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #providedStorage: Storage | undefined;
+  #storage: Storage | undefined;
+  #stack: EmbeddedStack | undefined;
+  #location: LocationService | undefined;
+  #domains: LocalDomains | undefined;
+  #started = false;
+
+  constructor(options: HeraldServerOptions) {
+    this.config = options.config;
+    this.#log = options.logger;
+    this.#clock = options.clock ?? new SystemClock();
+    this.#providedStorage = options.storage;
+  }
+
+  get listeningPoints(): readonly ListeningPoint[] {
+    return this.#stack?.listeningPoints ?? [];
+  }
+
+  get stack(): SipStack | undefined {
+    return this.#stack;
+  }
+
+  get location(): LocationService | undefined {
+    return this.#location;
+  }
+
+  get domains(): LocalDomains | undefined {
+    return this.#domains;
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) throw new Error('server already started');
+    this.#started = true;
+    const c = this.config;
+    const log = this.#log;
+    const storage = this.#providedStorage ?? (await openStorage({ kind: 'sqlite', dataDir: c.dataDir }, log));
+    this.#storage = storage;
+
+    const domains = new LocalDomains(c.domains);
+    this.#domains = domains;
+    const stack = new EmbeddedStack({
+      listen: c.listen,
+      logger: log,
+      clock: this.#clock,
+      limits: {
+        maxMessageSize: c.transport.maxMessageSize,
+        maxConnections: c.transport.maxConnections,
+        idleTimeoutMs: c.transport.idleTimeoutSeconds * 1000,
+        connectTimeoutMs: c.transport.connectTimeoutSeconds * 1000,
+      },
+      timers: c.timers,
+      product: PRODUCT,
+      ...(c.nodeId ? { nodeId: c.nodeId } : {}),
+    });
+    this.#stack = stack;
+
+    const authenticator = c.auth.enabled
+      ? new DigestAuthenticator({
+          credentials: new StaticCredentialSource(c.users.map((u) => (c.auth.realm ? { ...u, domain: c.auth.realm } : u))),
+          clock: this.#clock,
+          logger: log,
+          algorithms: [...c.auth.algorithms],
+          nonceTtlMs: c.auth.nonceTtlSeconds * 1000,
+          trustedPeers: [...c.auth.trustedPeers],
+        })
+      : undefined;
+    const guard = new RequestGuard({
+      authenticator,
+      localDomainOf: (host) => domains.canonical(host),
+      logger: log,
+      ...(c.auth.realm ? { realm: c.auth.realm } : {}),
+    });
+    const users = new ConfiguredUsers(c.users, { everyone: !c.auth.enabled });
+    const location = new LocationService({ store: storage.bindings, clock: this.#clock, logger: log });
+    this.#location = location;
+    const registrar = new Registrar({ store: storage.bindings, domains, guard, users, clock: this.#clock, logger: log, limits: c.registrar });
+    const router = new Router({
+      stack,
+      registrar,
+      location,
+      guard,
+      domains,
+      users,
+      logger: log,
+      recordRoute: c.routing.recordRoute,
+      capabilities: { allowEvents: [], supported: ['path', 'outbound'] },
+    });
+    try {
+      await stack.start(router);
+    } catch (err) {
+      if (!this.#providedStorage) await storage.close();
+      throw err;
+    }
+    // The server's own addresses are aliases of the primary domain (issue: a request to
+    // sip:alice@127.0.0.1:5060 is local).
+    for (const lp of stack.listeningPoints) domains.addAlias(lp.address, lp.port);
+    location.start();
+    log.info({ domains: domains.domains, auth: c.auth.enabled ? 'on' : 'off (lab mode)', dataDir: c.dataDir }, 'Herald started');
+  }
+
+  /** Graceful stop: stop accepting, let transactions finish, close the store. */
+  async stop(): Promise<void> {
+    if (!this.#started) return;
+    this.#started = false;
+    await this.#location?.stop();
+    await this.#stack?.stop();
+    if (!this.#providedStorage) await this.#storage?.close();
+    this.#log.info('Herald stopped');
+  }
+}

@@ -1,0 +1,2 @@
+export { HeraldServer, PRODUCT, type HeraldServerOptions } from './herald-server.js';
+export { createLogger } from './logger.js';

@@ -1,0 +1,1 @@
+export { EmbeddedStack, type EmbeddedStackOptions } from './embedded-stack.js';

@@ -1,0 +1,280 @@
+/**
+ * Stateful proxying (RFC 3261 §16.6–§16.10) on the embedded stack.
+ *
+ * Conformance:
+ * - §16.6 request forwarding: copy, Request-URI per target, Max-Forwards decrement, optional
+ *   Record-Route, Path values pushed as Route (RFC 3327 §5.3), a Via with a fresh branch, next
+ *   hop from the target's destination, the first Route, or the Request-URI.
+ * - Forking: targets grouped by q, highest first; a group is tried in parallel; the next group
+ *   only after every branch of the previous one failed with a non-6xx (§16.6, §16.7 step 5).
+ * - §16.7 response processing: provisional responses other than 100 are relayed at once, the
+ *   first 2xx is relayed (for INVITE every 2xx), a 6xx ends the search, otherwise the best
+ *   response (§16.7 step 6) with collected challenges (step 7). A branch timeout counts as 408,
+ *   a transport error as 503 (§16.7, §16.9).
+ * - §16.10 CANCEL: an upstream CANCEL cancels every pending INVITE branch that had a
+ *   provisional response; a 2xx on one INVITE branch cancels the others (§16.7 step 10).
+ * - Timer C (§16.8) for INVITE branches: after it fires the branch is cancelled and counts as 408.
+ * DEVIATION(RFC 3261 §16.3 step 4): no Via-based loop detection; Max-Forwards bounds loops.
+ */
+import type { Logger } from 'pino';
+import type { Clock, TimerHandle } from '../../util/clock.js';
+import { SipRequest, SipResponse, formatNameAddr, generateBranch, type NameAddr } from '../../sip/index.js';
+import type { ClientTransaction, TransactionLayer } from '../../transaction/index.js';
+import type { ProxyOptions, ProxyResult, Target, TransportAddress } from '../port.js';
+import { collectChallenges, selectBestResponse } from './best-response.js';
+import type { ServerRequest } from './server-request.js';
+
+export interface ProxyCoreDeps {
+  transactions: TransactionLayer;
+  clock: Clock;
+  logger: Logger;
+  /** Destination for a branch with no explicit one (RFC 3263 or the URI as written). */
+  resolve(request: SipRequest): Promise<TransportAddress>;
+  /** Our Via for a request leaving to `destination`. */
+  via(destination: TransportAddress, branch: string): string;
+  /** The Record-Route URI naming us, for a request that arrived on `request.source`. */
+  recordRoute(request: ServerRequest): string;
+  /** Fire-and-forget send of a stateless request (ACK for a 2xx). */
+  sendStateless(request: SipRequest, destination: TransportAddress): Promise<void>;
+  /** Timer C (ms). */
+  timerC: number;
+}
+
+interface Branch {
+  request: SipRequest;
+  destination: TransportAddress | undefined;
+  tx: ClientTransaction | undefined;
+  provisional: boolean;
+  final: SipResponse | undefined;
+  cancelled: boolean;
+  timerC: TimerHandle | undefined;
+}
+
+export class ProxyCore {
+  readonly #d: ProxyCoreDeps;
+  readonly #log: Logger;
+  /** Responses made up here (timeouts, transport errors): they carry no Via of ours to strip. */
+  readonly #local = new WeakSet<SipResponse>();
+
+  constructor(deps: ProxyCoreDeps) {
+    this.#d = deps;
+    this.#log = deps.logger.child({ component: 'proxy' });
+  }
+
+  async proxy(upstream: ServerRequest, targets: readonly Target[], options: ProxyOptions = {}): Promise<ProxyResult> {
+    const request = upstream.message;
+    if (request.method === 'ACK') return this.#forwardAck(upstream, targets);
+    // §16.3 step 3: "If the request does not contain a Max-Forwards header field, this check is
+    // passed. If the request contains a Max-Forwards header field with a field value of zero (0),
+    // the element MUST NOT forward the request ... the element MUST return a 483".
+    if (request.maxForwards === 0) {
+      const final = this.#synthesize(request, 483, 'Too Many Hops');
+      if (options.relayFailure !== false) await upstream.respond(483);
+      return { final, relayed: options.relayFailure !== false };
+    }
+    const groups = groupByQ(targets);
+    const all: Branch[] = [];
+    const responses: SipResponse[] = [];
+    let cancelledUpstream = false;
+    upstream.onCancel = () => {
+      cancelledUpstream = true;
+      for (const b of all) this.#cancelBranch(b);
+    };
+    try {
+      for (const group of groups) {
+        if (cancelledUpstream) break;
+        const outcome = await this.#runGroup(upstream, group, options, all, responses);
+        if (outcome.success) return { final: outcome.success, relayed: true };
+        if (outcome.globalFailure) break; // §16.7 step 5: a 6xx ends the search
+      }
+    } finally {
+      upstream.onCancel = undefined;
+    }
+    const best = selectBestResponse(responses) ?? this.#synthesize(request, 408, 'Request Timeout');
+    collectChallenges(best, responses);
+    // §16.7 step 6: a proxy "SHOULD NOT forward [a 503] upstream unless it can determine that any
+    // subsequent requests it might proxy will also generate a 503" — we cannot; send 500.
+    if (best.status === 503) {
+      best.status = 500;
+      best.reason = 'Server Internal Error';
+    }
+    if (cancelledUpstream && request.method === 'INVITE') {
+      // §16.10: the server transaction already answered 487 to the cancelled INVITE.
+      return { final: best, relayed: true };
+    }
+    if (options.relayFailure === false) return { final: best, relayed: false };
+    if (this.#local.has(best)) await upstream.respond(best.status, { reason: best.reason });
+    else await upstream.relay(best);
+    return { final: best, relayed: true };
+  }
+
+  async #runGroup(
+    upstream: ServerRequest,
+    group: readonly Target[],
+    options: ProxyOptions,
+    all: Branch[],
+    responses: SipResponse[],
+  ): Promise<{ success?: SipResponse; globalFailure?: boolean }> {
+    const request = upstream.message;
+    const isInvite = request.method === 'INVITE';
+    const branches = group.map((t) => this.#makeBranch(upstream, t, options));
+    all.push(...branches);
+    let success: SipResponse | undefined;
+    let globalFailure = false;
+    await new Promise<void>((resolveGroup) => {
+      let pending = branches.length;
+      const done = (b: Branch, res: SipResponse): void => {
+        if (b.final) {
+          // RFC 6026: further 2xx to an INVITE are relayed too.
+          if (isInvite && res.status < 300) void upstream.relay(res);
+          return;
+        }
+        b.final = res;
+        b.timerC?.cancel();
+        responses.push(res);
+        if (res.status < 300) {
+          if (!success) {
+            success = res;
+            void upstream.relay(res);
+            // §16.7 step 10: "the proxy MUST cancel all pending client transactions" on a 2xx to INVITE.
+            if (isInvite) for (const other of branches) if (other !== b) this.#cancelBranch(other);
+          } else if (isInvite) void upstream.relay(res);
+          if (!isInvite) { pending = 0; resolveGroup(); return; }
+        } else if (res.status >= 600) {
+          globalFailure = true;
+          for (const other of branches) if (other !== b) this.#cancelBranch(other);
+        }
+        pending--;
+        if (pending <= 0) resolveGroup();
+      };
+      for (const b of branches) void this.#startBranch(upstream, b, (res) => done(b, res));
+    });
+    return success ? { success } : { globalFailure };
+  }
+
+  #makeBranch(upstream: ServerRequest, target: Target, options: ProxyOptions): Branch {
+    const orig = upstream.message;
+    // §16.6 step 1: "Make a copy of the received request".
+    const copy = new SipRequest(orig.method, orig.uriText, orig.headers.map((h) => ({ name: h.name, value: h.value })), orig.body);
+    // Step 2: "The Request-URI in the copy's start line MUST be replaced with the URI for this target."
+    copy.setUri(target.uri);
+    // Step 3: "If the copy contains a Max-Forwards header field, the proxy MUST decrement its value
+    // by one (1). If the copy does not contain a Max-Forwards header field, the proxy MUST add one
+    // with a field value, which SHOULD be 70."
+    const mf = orig.maxForwards;
+    copy.set('max-forwards', String(mf === undefined ? 70 : mf - 1));
+    // Step 4: Record-Route, when this proxy wishes to stay on the path of the dialog.
+    if (options.recordRoute && (orig.method === 'INVITE' || orig.method === 'SUBSCRIBE' || orig.method === 'REFER')) {
+      copy.prepend('record-route', `<${this.#d.recordRoute(upstream)}>`);
+    }
+    // RFC 3327 §5.3: the Path values of the registration become the route to the contact.
+    if (target.path && target.path.length > 0) pushRoutes(copy, target.path);
+    return { request: copy, destination: target.destination, tx: undefined, provisional: false, final: undefined, cancelled: false, timerC: undefined };
+  }
+
+  async #startBranch(upstream: ServerRequest, b: Branch, done: (res: SipResponse) => void): Promise<void> {
+    const req = b.request;
+    let destination: TransportAddress;
+    try {
+      destination = b.destination ?? (await this.#d.resolve(req));
+    } catch (err) {
+      this.#log.debug({ err, uri: req.uriText }, 'branch target not resolvable');
+      // A name that does not resolve is a dead branch (RFC 3263 §4.3 exhaustion: 503 to the TU).
+      done(this.#synthesize(req, 503, 'Service Unavailable'));
+      return;
+    }
+    b.destination = destination;
+    // Step 8: "The proxy MUST insert a Via header field value into the copy before the existing
+    // Via header field values." with a branch unique to this branch of the request.
+    req.prepend('via', this.#d.via(destination, generateBranch()));
+    if (b.cancelled) {
+      done(this.#synthesize(req, 487, 'Request Terminated'));
+      return;
+    }
+    b.tx = this.#d.transactions.sendRequest(req, destination, {
+      onProvisional: (res) => {
+        b.provisional = true;
+        if (req.method === 'INVITE') this.#restartTimerC(b, done);
+        // §16.7 step 5: "Any provisional response other than a 100 (Trying) MUST be forwarded
+        // upstream immediately."
+        if (res.status > 100) void upstream.relay(res);
+      },
+      onFinal: (res) => done(res),
+      onAdditional2xx: (res) => done(res),
+      onTimeout: () => done(this.#synthesize(req, 408, 'Request Timeout')),
+      onTransportError: (err) => {
+        this.#log.debug({ err, destination }, 'branch transport error');
+        done(this.#synthesize(req, 503, 'Service Unavailable'));
+      },
+    });
+    if (req.method === 'INVITE') this.#restartTimerC(b, done);
+  }
+
+  #restartTimerC(b: Branch, done: (res: SipResponse) => void): void {
+    b.timerC?.cancel();
+    b.timerC = this.#d.clock.setTimeout(() => {
+      // §16.8: "If timer C should fire, the proxy MUST either reset the timer ... or terminate the
+      // client transaction ... by generating CANCEL ... and behave as if it received a 408".
+      this.#cancelBranch(b);
+      if (!b.final) done(this.#synthesize(b.request, 408, 'Request Timeout'));
+    }, this.#d.timerC);
+  }
+
+  #cancelBranch(b: Branch): void {
+    if (b.cancelled || b.final) return;
+    b.cancelled = true;
+    b.timerC?.cancel();
+    // §9.1: "a CANCEL request SHOULD NOT be sent to cancel a request other than INVITE"; the
+    // INVITE client transaction waits for a provisional response before sending it (§9.1).
+    if (b.request.method === 'INVITE') b.tx?.cancel?.();
+  }
+
+  async #forwardAck(upstream: ServerRequest, targets: readonly Target[]): Promise<ProxyResult> {
+    const request = upstream.message;
+    const target = targets[0];
+    if (target) {
+      const b = this.#makeBranch(upstream, target, {});
+      try {
+        const destination = b.destination ?? (await this.#d.resolve(b.request));
+        b.request.prepend('via', this.#d.via(destination, generateBranch()));
+        await this.#d.sendStateless(b.request, destination);
+      } catch (err) {
+        this.#log.debug({ err }, 'ACK not forwarded');
+      }
+    }
+    return { final: this.#synthesize(request, 200, 'OK'), relayed: false };
+  }
+
+  #synthesize(req: SipRequest, status: number, reason: string): SipResponse {
+    const res = synthesize(req, status, reason);
+    this.#local.add(res);
+    return res;
+  }
+}
+
+function groupByQ(targets: readonly Target[]): Target[][] {
+  const sorted = [...targets].sort((a, b) => (b.q ?? 1) - (a.q ?? 1));
+  const groups: Target[][] = [];
+  for (const t of sorted) {
+    const last = groups[groups.length - 1];
+    if (last && (last[0]!.q ?? 1) === (t.q ?? 1)) last.push(t);
+    else groups.push([t]);
+  }
+  return groups;
+}
+
+/** Push Route values (RFC 3327 path) in front of any existing Route. */
+function pushRoutes(req: SipRequest, path: readonly NameAddr[]): void {
+  for (let i = path.length - 1; i >= 0; i--) req.prepend('route', formatNameAddr(path[i]!));
+}
+
+/** A response made up locally for a branch (timeouts, transport errors), shaped like a real one. */
+function synthesize(req: SipRequest, status: number, reason: string): SipResponse {
+  const headers = [];
+  for (const h of req.headers) {
+    if (h.name === 'via' || h.name === 'from' || h.name === 'to' || h.name === 'call-id' || h.name === 'cseq') {
+      headers.push({ name: h.name, value: h.value });
+    }
+  }
+  return new SipResponse(status, reason, headers);
+}

@@ -1,0 +1,15 @@
+export type {
+  IncomingRequest,
+  IncomingResponse,
+  ListeningPoint,
+  ProxyOptions,
+  ProxyResult,
+  RequestSource,
+  ResponseOptions,
+  SendOptions,
+  SipApplication,
+  SipStack,
+  Target,
+  TransportAddress,
+  TransportKind,
+} from './port.js';

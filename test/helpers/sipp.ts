@@ -1,0 +1,141 @@
+/**
+ * Run SIPp (3.6.x, Debian `sip-tester`) against a server: one call of a scenario from
+ * scenarios/, bounded in time, with its error and message traces collected.
+ *
+ * SIPp exit codes: 0 every call succeeded, 1 at least one call failed, 97 exit on an internal
+ * command, 99 normal exit without a call processed, 255 (-1) fatal error, 254 (-2) fatal error
+ * binding a socket.
+ *
+ * Local port: without `-p`, SIPp 3.6.1 binds the first free port from 5060 upward (it moves on
+ * when one is taken), so concurrent runs do not collide; `-bind_local` keeps its sockets on the
+ * `-i` address (loopback).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findOnPath } from './interop.js';
+
+/** The repository root (test/helpers/ is two levels down). */
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+/** Where the SIPp scenarios live. */
+export const SCENARIO_DIR = join(REPO_ROOT, 'scenarios');
+
+export interface SippOptions {
+  /** A file name in scenarios/ (`register-auth.xml`) or an absolute path. */
+  scenario: string;
+  transport: 'udp' | 'tcp';
+  server: { host: string; port: number };
+  /** Extra arguments (`-s alice -au alice -ap alice-password`). */
+  args?: readonly string[];
+  /** Number of calls (`-m`); default 1. */
+  calls?: number;
+  /** Kill SIPp after this long; default 20 000 ms. */
+  timeoutMs?: number;
+  /** SIPp's own per-receive timeout (`-recv_timeout`, ms); default 5000. */
+  recvTimeoutMs?: number;
+  /** Local address SIPp binds and writes in Via/Contact; default 127.0.0.1. */
+  localIp?: string;
+}
+
+export interface SippResult {
+  /** SIPp's exit code, or null when it was killed. */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when our timeout killed it. */
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+  /** The `-trace_err` log: unexpected messages and failed checks ('' when none). */
+  errors: string;
+  /** The `-trace_msg` log: every message sent and received. */
+  messages: string;
+  /** The command line, for failure messages. */
+  command: string;
+}
+
+/** True when a `sipp` executable is on PATH (see requireTool in interop.ts for the test gate). */
+export function sippAvailable(): boolean {
+  return findOnPath('sipp') !== undefined;
+}
+
+/** Builds SIPp's argument list (exported for tests of the helper itself). */
+export function sippArgs(o: SippOptions, workDir: string): string[] {
+  const scenario = isAbsolute(o.scenario) ? o.scenario : join(SCENARIO_DIR, o.scenario);
+  const host = o.server.host.includes(':') ? `[${o.server.host}]` : o.server.host;
+  return [
+    `${host}:${o.server.port}`,
+    '-sf', scenario,
+    '-t', o.transport === 'udp' ? 'u1' : 't1',
+    '-i', o.localIp ?? '127.0.0.1',
+    '-bind_local',
+    '-m', String(o.calls ?? 1),
+    '-nostdin',
+    '-recv_timeout', String(o.recvTimeoutMs ?? 5000),
+    '-trace_err', '-error_file', join(workDir, 'errors.log'),
+    '-trace_msg', '-message_file', join(workDir, 'messages.log'),
+    ...(o.args ?? []),
+  ];
+}
+
+async function readIfPresent(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Runs SIPp to completion (or until `timeoutMs`, then kills it). Never rejects on SIPp failure. */
+export async function runSipp(o: SippOptions): Promise<SippResult> {
+  const workDir = await mkdtemp(join(tmpdir(), 'herald-sipp-'));
+  const args = sippArgs(o, workDir);
+  const timeoutMs = o.timeoutMs ?? 20_000;
+  try {
+    const child = spawn('sipp', args, { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    const { exitCode, signal } = await new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>((done, fail) => {
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        fail(err);
+      });
+      child.once('close', (code, sig) => {
+        clearTimeout(timer);
+        done({ exitCode: code, signal: sig });
+      });
+    });
+    return {
+      exitCode,
+      signal,
+      timedOut,
+      stdout,
+      stderr,
+      errors: await readIfPresent(join(workDir, 'errors.log')),
+      messages: await readIfPresent(join(workDir, 'messages.log')),
+      command: `sipp ${args.join(' ')}`,
+    };
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/** A one-paragraph account of a SIPp run, for assertion messages. */
+export function describeSippRun(r: SippResult): string {
+  const status = r.timedOut ? 'killed after timeout' : r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`;
+  const tail = (s: string, n: number): string => (s.length > n ? `…${s.slice(-n)}` : s);
+  return [
+    `${r.command} -> ${status}`,
+    r.errors ? `--- errors.log\n${tail(r.errors, 4000)}` : '',
+    r.stderr ? `--- stderr\n${tail(r.stderr, 2000)}` : '',
+    r.messages ? `--- messages.log\n${tail(r.messages, 8000)}` : '',
+  ].filter((s) => s !== '').join('\n');
+}
