@@ -6,7 +6,9 @@
  *    directory, log level warn).
  * 2. Populates: one REGISTER for each of N distinct users (default 10,000) from an injection file,
  *    scenarios/bench-register.xml; then counts the bindings in <dataDir>/herald.db and reads the
- *    server's resident memory (VmRSS).
+ *    server's resident memory (VmRSS) right away; waits --settle-seconds (default 35, longer than
+ *    Timer J = 64*T1 = 32 s, so the populate's completed UDP transactions have expired) and reads
+ *    it again: the memory the bindings and the idle server hold.
  * 3. Steps through rising call rates (default 500, 1000, 2000, 4000, 8000 calls/s, 6 s each); each
  *    call re-registers one of the same users with a new Call-ID (a refresh of an existing binding,
  *    the registrar's steady-state load).
@@ -14,13 +16,9 @@
  *    failures, retransmissions and response-time percentiles; then the highest rate sustained with
  *    < 1% failures, and a summary block.
  *
- * 5. Waits --settle-seconds (default 35, longer than Timer J = 64*T1 = 32 s, so the server's
- *    completed UDP transactions have expired) and reads the RSS once more: the memory the
- *    bindings and the idle server hold, without the load's transient state.
- *
  * Options: --rates 500,1000,... --step-seconds 6 --users 10000 --populate-rate 1000
- * --settle-seconds 35 --keep (keep the temporary directory). SIPp and the server share this machine's cores: the figures are
- * for the pair, not the server alone.
+ * --settle-seconds 35 --keep (keep the temporary directory). SIPp and the server share this
+ * machine's cores: the figures are for the pair, not the server alone. Takes about 90 s.
  */
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -225,6 +223,11 @@ async function main() {
     printRow('populate', populate.summary);
     const afterPopulate = countBindings(dataDir);
     const rssPopulated = await rssBytes(pid);
+    if (SETTLE_SECONDS > 0) {
+      process.stdout.write(`  (waiting ${SETTLE_SECONDS} s: the populate's completed transactions expire, Timer J = 32 s on UDP)\n`);
+      await new Promise((done) => setTimeout(done, SETTLE_SECONDS * 1000));
+    }
+    const rssSettled = await rssBytes(pid);
 
     // Phase 2: refreshes at rising rates.
     const steps = [];
@@ -238,11 +241,6 @@ async function main() {
       steps.push(step.summary);
     }
     const rssEnd = await rssBytes(pid);
-    if (SETTLE_SECONDS > 0) {
-      process.stdout.write(`\nwaiting ${SETTLE_SECONDS} s for the server to settle (Timer J = 32 s on UDP)...\n`);
-      await new Promise((done) => setTimeout(done, SETTLE_SECONDS * 1000));
-    }
-    const rssSettled = await rssBytes(pid);
     const afterRun = countBindings(dataDir);
     const best = highestSustained(steps, { maxFailurePct: 1, minThroughputRatio: 0.9 });
 
@@ -256,8 +254,8 @@ async function main() {
       `users (distinct AORs)          ${USERS}`,
       `populate @ ${POPULATE_RATE} cps            ${fmt(populate.summary.successful)} ok, ${fmt(populate.summary.failed)} failed (${fmt(populate.summary.failurePct, 2)}%), p50 ${fmt(populate.summary.p50)} ms, p99 ${fmt(populate.summary.p99)} ms`,
       `bindings in herald.db          ${afterPopulate.live} live after populate (${afterPopulate.aors} AORs); ${afterRun.live} live at the end (${afterRun.aors} AORs)`,
-      `server RSS                     idle ${mib(rssIdle)}; right after populate ${mib(rssPopulated)}; after the last step ${mib(rssEnd)}`,
-      `server RSS, settled            ${mib(rssSettled)} with ${afterRun.live} bindings, ${SETTLE_SECONDS} s after the load stopped`,
+      `server RSS with the bindings   ${mib(rssSettled)} (${afterPopulate.live} bindings, ${SETTLE_SECONDS} s after populate; idle before: ${mib(rssIdle)})`,
+      `server RSS, other moments      right after populate ${mib(rssPopulated)}; after the last step ${mib(rssEnd)} (V8 keeps its peak heap)`,
       ...steps.map((s) => `refresh @ ${String(s.targetRate).padEnd(5)} cps          answered ${fmt(s.throughput)} cps, failures ${fmt(s.failurePct, 2)}%, p50 ${fmt(s.p50)} ms, p99 ${fmt(s.p99)} ms`),
       `highest sustained rate         ${best ? `${best.targetRate} cps (failures ${fmt(best.failurePct, 2)}%, answered ${fmt(best.throughput)} cps, p99 ${fmt(best.p99)} ms)` : `none of ${RATES.join(', ')} cps`}`,
       '                               (sustained = < 1% failures and answers at >= 90% of the target rate)',

@@ -40,6 +40,9 @@ import { resolveTimerValues, timersFor } from './timers.js';
 import type { TimerValues, TransactionTimers } from './timers.js';
 import type { ClientTransaction, ClientTransactionEvents, ServerRequestOutcome, TransactionTransport } from './types.js';
 
+/** How often drain() looks again for transactions still owing a final response. */
+const DRAIN_POLL_MS = 20;
+
 export interface TransactionLayerOptions {
   transport: TransactionTransport;
   clock: Clock;
@@ -72,7 +75,6 @@ export class TransactionLayer {
   readonly #merge = new Map<string, ServerTx>();
   readonly #client = new Map<string, ClientTx>();
   #counter = 0;
-  #drainWaiters: Array<() => void> = [];
 
   constructor(options: TransactionLayerOptions) {
     this.#transport = options.transport;
@@ -182,7 +184,6 @@ export class TransactionLayer {
     if (this.#client.has(key)) throw new SipError('INTERNAL', { detail: `branch ${branch} already in use for ${request.method}` });
     const ctx = this.#context(destination.transport, () => {
       if (this.#client.get(key) === transaction) this.#client.delete(key);
-      this.#released();
     });
     const transaction: ClientTx =
       request.method === 'INVITE'
@@ -200,24 +201,35 @@ export class TransactionLayer {
    * created meanwhile (a CANCEL, a NOTIFY); the stack stops feeding requests first.
    */
   drain(graceMs: number): Promise<void> {
-    if (this.size === 0) return Promise.resolve();
+    // Shutdown waits for the transactions that still owe somebody a final response (a server
+    // transaction without a final, a client transaction without one). Transactions that only
+    // absorb retransmissions (Completed, Confirmed, Accepted) are ended at once: waiting out
+    // Timer J or K (32 s on UDP) would only delay the stop.
     return new Promise<void>((resolve) => {
-      let done = false;
-      const finish = (): void => {
-        if (done) return;
-        done = true;
-        timer.cancel();
-        resolve();
-      };
-      const timer = this.#clock.setTimeout(() => {
-        if (done) return;
-        this.#logger.debug({ live: this.size }, 'drain grace over: terminating the rest');
+      const deadline = this.#clock.now() + graceMs;
+      const check = (): void => {
+        if (this.#busy() > 0 && this.#clock.now() < deadline) {
+          this.#clock.setTimeout(check, DRAIN_POLL_MS);
+          return;
+        }
+        if (this.size > 0) this.#logger.debug({ live: this.size, busy: this.#busy() }, 'drain: terminating the rest');
         for (const tx of [...this.#client.values()]) tx.abort();
         for (const tx of [...this.#server.values()]) tx.terminate();
-        finish();
-      }, graceMs);
-      this.#drainWaiters.push(finish);
+        resolve();
+      };
+      check();
     });
+  }
+
+  /** Transactions still waiting for (client) or owing (server) a final response. */
+  #busy(): number {
+    let n = 0;
+    for (const tx of this.#server.values()) if (!tx.finalSent) n++;
+    for (const tx of this.#client.values()) {
+      const st = tx.state;
+      if (st === 'calling' || st === 'trying' || st === 'proceeding') n++;
+    }
+    return n;
   }
 
   #receiveAck(request: SipRequest, via: Via, branch: string | undefined, rfc3261: boolean): ServerRequestOutcome {
@@ -258,7 +270,6 @@ export class TransactionLayer {
       if (this.#server.get(key) === transaction) this.#server.delete(key);
       if (ackKey !== undefined && this.#ack2543.get(ackKey) === transaction) this.#ack2543.delete(ackKey);
       if (merge !== undefined && this.#merge.get(merge) === transaction) this.#merge.delete(merge);
-      this.#released();
     });
     const transaction: ServerTx =
       request.method === 'INVITE'
@@ -276,12 +287,5 @@ export class TransactionLayer {
     const timers = this.#timers.get(transport);
     if (!timers) throw new SipError('INTERNAL', { detail: `unknown transport ${transport}` });
     return { transport: this.#transport, clock: this.#clock, logger: this.#logger, timers, release };
-  }
-
-  #released(): void {
-    if (this.size !== 0 || this.#drainWaiters.length === 0) return;
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const w of waiters) w();
   }
 }
