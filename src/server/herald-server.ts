@@ -44,6 +44,11 @@ export class HeraldServer {
     return this.#stack?.listeningPoints ?? [];
   }
 
+  /** Open stream connections. */
+  get connectionCount(): number {
+    return this.#stack?.connectionCount ?? 0;
+  }
+
   get stack(): SipStack | undefined {
     return this.#stack;
   }

@@ -140,6 +140,11 @@ export class TcpConnection {
     this.socket.destroy();
   }
 
+  /** Close gracefully after this event-loop turn (the stack found the stream unusable). */
+  end(reason: string): void {
+    this.#endAfterThisTurn(reason);
+  }
+
   /**
    * After an oversize message or lost framing: stop framing now, and half-close once the current
    * event-loop turn is over, so an answer the stack writes meanwhile (513) goes out first. Bytes

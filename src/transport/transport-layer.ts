@@ -24,7 +24,7 @@ import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dg
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { SipError } from '../sip/index.js';
+import { SipError, findHeaderEnd } from '../sip/index.js';
 import { SystemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import type { ListeningPoint, RequestSource, TransportAddress, TransportKind } from '../stack/port.js';
 import { addressFamily, canonicalAddress, isLoopback, isWildcard, normalizeAddress } from './address.js';
@@ -226,6 +226,14 @@ export class TransportLayer {
     return this.#connections.get(flow)?.isOpen === true;
   }
 
+  /**
+   * Close a stream connection after this event-loop turn (an answer written meanwhile still goes
+   * out): the stack uses it when a stream carried bytes that are not SIP, so framing is lost.
+   */
+  closeFlow(flow: string, reason: string): void {
+    this.#connections.get(flow)?.end(reason);
+  }
+
   /** The flow id of an open connection to address:port (either direction), if any. */
   findFlow(transport: TransportKind, address: string, port: number): string | undefined {
     if (transport !== 'tcp') return undefined;
@@ -330,7 +338,11 @@ export class TransportLayer {
     if (this.#state !== 'running') return;
     const address = normalizeAddress(rinfo.address);
     if (msg.length > this.#limits.maxMessageSize) {
-      this.#log.warn({ remote: `${address}:${rinfo.port}`, size: msg.length, limit: this.#limits.maxMessageSize }, 'udp datagram too large: dropped');
+      this.#log.warn({ remote: `${address}:${rinfo.port}`, size: msg.length, limit: this.#limits.maxMessageSize }, 'udp datagram too large');
+      // Hand up the header block so the stack can answer 513 (RFC 3261 §21.5.14); the body is
+      // never looked at.
+      const end = findHeaderEnd(msg, 0);
+      this.#host.oversize(end > 0 ? msg.subarray(0, end) : undefined, { transport: 'udp', address, port: rinfo.port, local: endpoint.local });
       return;
     }
     if (isKeepAliveOnly(msg)) {

@@ -114,6 +114,11 @@ export class EmbeddedStack implements SipStack {
     return this.#transport.listeningPoints;
   }
 
+  /** Open stream connections (both directions). */
+  get connectionCount(): number {
+    return this.#transport.connectionCount;
+  }
+
   isFlowAlive(flow: string): boolean {
     return this.#transport.isFlowAlive(flow);
   }
@@ -186,6 +191,9 @@ export class EmbeddedStack implements SipStack {
       return;
     }
     this.#log.info({ reason: sipErr.message, size, source: `${source.transport}:${source.address}:${source.port}` }, 'malformed message dropped');
+    // On a stream, bytes that are not even a SIP start line mean the framing cannot be trusted:
+    // whatever follows would be misread, so the connection goes (the peer reconnects cleanly).
+    if (source.flow !== undefined && !partial) this.#transport.closeFlow(source.flow, 'unparseable message');
   }
 
   #onOversize(head: Buffer | undefined, source: RequestSource): void {
