@@ -39,6 +39,18 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger(config.log, { isTty: Boolean(process.stdout.isTTY) });
   for (const notice of notices) logger.warn(notice);
   const server = new HeraldServer({ config, logger });
+  // Signal handlers go in before anything is printed: a supervisor may send SIGTERM the moment
+  // it sees the listening line, and a signal during start-up stops the server right after it.
+  let signalled: NodeJS.Signals | undefined;
+  let wake: (() => void) | undefined;
+  const stopRequested = new Promise<void>((resolve) => { wake = resolve; });
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) return;
+    signalled = signal;
+    wake?.();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     await server.start();
   } catch (err) {
@@ -46,22 +58,17 @@ async function main(argv: string[]): Promise<number> {
     logger.flush();
     return 1;
   }
-  const where = server.listeningPoints.map((lp) => `${lp.transport}:${lp.address.includes(':') ? `[${lp.address}]` : lp.address}:${lp.port}`).join(' ');
-  process.stdout.write(`Herald listening on ${where} (domains: ${config.domains.join(', ')}; auth ${config.auth.enabled ? 'on' : 'off'})\n`);
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      server.stop().then(resolve, (err: unknown) => {
-        logger.error({ err }, 'error during shutdown');
-        resolve();
-      });
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
+  if (!signalled) {
+    const where = server.listeningPoints.map((lp) => `${lp.transport}:${lp.address.includes(':') ? `[${lp.address}]` : lp.address}:${lp.port}`).join(' ');
+    process.stdout.write(`Herald listening on ${where} (domains: ${config.domains.join(', ')}; auth ${config.auth.enabled ? 'on' : 'off'})\n`);
+  }
+  await stopRequested;
+  logger.info({ signal: signalled }, 'shutting down');
+  try {
+    await server.stop();
+  } catch (err) {
+    logger.error({ err }, 'error during shutdown');
+  }
   logger.flush();
   return 0;
 }

@@ -242,6 +242,12 @@ export class EmbeddedStack implements SipStack {
       }
       case 'new': {
         const sr = new ServerRequest(req, source, outcome.transaction, this.#o.product);
+        if (this.#stopping) {
+          // Shutting down: finish what is in progress, take nothing new (RFC 3261 §21.5.4: 503
+          // "temporarily unable to process the request due to ... maintenance").
+          void sr.respond(503, { headers: [['Retry-After', '5']] });
+          return;
+        }
         this.#pending.set(outcome.transaction.id, sr);
         this.#dispatch(sr, outcome.transaction.id);
         return;
