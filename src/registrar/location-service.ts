@@ -15,7 +15,7 @@ import type { Clock } from '../util/clock.js';
 import { PeriodicSweep } from '../util/periodic-sweep.js';
 import type { Target, TransportAddress, TransportKind } from '../stack/port.js';
 import type { Binding, BindingStore } from '../storage/port.js';
-import { isSipUri, parseNameAddr, parseUri } from '../sip/index.js';
+import { isSipUri, parseNameAddr, parseUri, type Uri } from '../sip/index.js';
 import { normalizeHost } from './local-domains.js';
 
 export interface LocationServiceOptions {
@@ -117,17 +117,24 @@ export function bindingTarget(b: Binding): Target | undefined {
   const target: Target = { uri };
   if (b.q !== undefined) target.q = b.q;
   if (b.path.length > 0) target.path = b.path.map((p) => parseNameAddr(p));
-  const transport = b.source.transport as TransportKind;
-  if (STREAM.has(transport) && b.source.flow !== undefined) {
-    target.destination = sourceAddress(b);
-  } else if (isSipUri(uri) && normalizeHost(uri.host) !== normalizeHost(b.source.address) && b.path.length === 0) {
-    target.destination = sourceAddress(b);
+  if (b.path.length === 0) {
+    const destination = returnPath(uri, b.source);
+    if (destination) target.destination = destination;
   }
   return target;
 }
 
-function sourceAddress(b: Binding): TransportAddress {
-  const a: TransportAddress = { transport: b.source.transport as TransportKind, address: b.source.address, port: b.source.port };
-  if (b.source.flow !== undefined) a.flow = b.source.flow;
-  return a;
+/**
+ * Where a request to a UA goes when the UA reached us from `source` and gave `contact` as its
+ * address (rules 1–3 at the top of this module): its stream flow; over UDP the source address
+ * when the Contact names another host (NAT); otherwise undefined (send to the Contact itself).
+ * Subscriptions (NOTIFY) follow the same rule as bindings.
+ */
+export function returnPath(contact: Uri, source: { transport: string; address: string; port: number; flow?: string }): TransportAddress | undefined {
+  const transport = source.transport as TransportKind;
+  const back: TransportAddress = { transport, address: source.address, port: source.port };
+  if (source.flow !== undefined) back.flow = source.flow;
+  if (STREAM.has(transport) && source.flow !== undefined) return back;
+  if (isSipUri(contact) && normalizeHost(contact.host) !== normalizeHost(source.address)) return back;
+  return undefined;
 }

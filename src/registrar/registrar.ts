@@ -21,7 +21,7 @@ import type { Clock } from '../util/clock.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { IncomingRequest } from '../stack/port.js';
 import type { Binding, BindingChange, BindingStore } from '../storage/port.js';
-import { SipError, formatUri, isSipUri, parseUri, uriEquals, type ContactValue, type NameAddr, type Uri } from '../sip/index.js';
+import { SipError, formatUri, isSipUri, parseUri, unquote, uriEquals, type ContactValue, type NameAddr, type Uri } from '../sip/index.js';
 import type { LocalDomains } from './local-domains.js';
 import { addressOfRecord, type AddressOfRecord } from './address-of-record.js';
 
@@ -129,7 +129,8 @@ export class Registrar {
       // the stored spelling of an equivalent Contact so a refresh updates rather than adds.
       const contact = existing.find((b) => sameUri(b.contact, c.uri))?.contact ?? formatUri(c.uri);
       // The instance id is a quoted <urn:...> (RFC 5626 §4.1); stored bare so it compares exactly.
-      const instanceId = unquote(c.params.get('+sip.instance'));
+      const instanceParam = c.params.get('+sip.instance');
+      const instanceId = instanceParam ? unquote(instanceParam) : undefined;
       const regIdText = c.params.get('reg-id');
       const regId = instanceId && regIdText != null && /^[0-9]{1,9}$/.test(regIdText) ? Number(regIdText) : undefined;
       // §10.3 step 7: Call-ID/CSeq ordering against the binding with the same URI.
@@ -225,11 +226,6 @@ export class Registrar {
     headers.push(['Date', new Date(now).toUTCString()]);
     await request.respond(200, { headers });
   }
-}
-
-function unquote(v: string | null | undefined): string | undefined {
-  if (v == null || v === '') return undefined;
-  return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1) : v;
 }
 
 function sameUri(stored: string, uri: Uri): boolean {

@@ -32,3 +32,5 @@ export {
   createResponse, defaultReason, generateBranch, generateCallId, generateTag,
 } from './builders.js';
 export type { CreateResponseOptions } from './builders.js';
+export { formatSubscriptionState, negotiateContentType, parseEvent } from './headers/event.js';
+export type { EventValue, SubscriptionStateValue } from './headers/event.js';
