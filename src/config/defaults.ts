@@ -36,6 +36,18 @@ export function defaultConfig(): Config {
     // RFC 3261 §10.2.1.1: "the default value is 3600 seconds" when a client asks for none.
     registrar: { minExpires: 60, maxExpires: 3600, defaultExpires: 3600, maxContactsPerAor: 10 },
     routing: { recordRoute: false },
+    presence: {
+      fromRegistration: true,
+      sameDomain: 'allow',
+      otherDomains: 'confirm',
+      minExpires: 60,
+      defaultExpires: 3600,
+      maxExpires: 7200,
+      maxDocumentBytes: 65536,
+      maxSubscriptionsPerWatcher: 500,
+      maxSubscriptions: 200000,
+      maxWatchersPerPresentity: 2000,
+    },
     transport: {
       maxMessageSize: 65535,
       maxConnections: 10000,

@@ -13,6 +13,8 @@ export type {
   LogConfig,
   LogLevel,
   RegistrarConfig,
+  PresenceAction,
+  PresenceConfig,
   RoutingConfig,
   TimersConfig,
   TransportConfig,

@@ -51,6 +51,27 @@ export interface RegistrarConfig {
   readonly maxContactsPerAor: number;
 }
 
+export type PresenceAction = 'allow' | 'block' | 'polite-block' | 'confirm';
+
+/** Presence (RFC 3856) and the event framework (RFC 6665, RFC 3903). */
+export interface PresenceConfig {
+  /** A registered device that never published shows as an open tuple for its contact. */
+  readonly fromRegistration: boolean;
+  /** Default rule for watchers of the presentity's own domain (when the user has no rule). */
+  readonly sameDomain: PresenceAction;
+  /** Default rule for watchers of other domains. */
+  readonly otherDomains: PresenceAction;
+  /** Subscription expiry bounds, seconds (RFC 6665 §4.2.1.1). */
+  readonly minExpires: number;
+  readonly defaultExpires: number;
+  readonly maxExpires: number;
+  /** Largest PIDF document accepted in PUBLISH, bytes (413 beyond). */
+  readonly maxDocumentBytes: number;
+  readonly maxSubscriptionsPerWatcher: number;
+  readonly maxSubscriptions: number;
+  readonly maxWatchersPerPresentity: number;
+}
+
 export interface RoutingConfig {
   readonly recordRoute: boolean;
 }
@@ -93,6 +114,7 @@ export interface Config {
   readonly users: readonly UserEntry[];
   readonly registrar: RegistrarConfig;
   readonly routing: RoutingConfig;
+  readonly presence: PresenceConfig;
   readonly transport: TransportConfig;
   readonly timers: TimersConfig;
   readonly log: LogConfig;

@@ -30,6 +30,8 @@ import type {
   LogConfig,
   LogLevel,
   RegistrarConfig,
+  PresenceAction,
+  PresenceConfig,
   RoutingConfig,
   TimersConfig,
   TransportConfig,
@@ -56,7 +58,9 @@ const MAX_DELTA_SECONDS = 4_294_967_295;
 /** RFC 3261 §19.1.2: "The default is 5060 for sip: using UDP, TCP, or SCTP." */
 const SIP_DEFAULT_PORT = 5060;
 
-const ROOT_KEYS = ['listen', 'domains', 'dataDir', 'auth', 'users', 'registrar', 'routing', 'transport', 'timers', 'log', 'dns', 'nodeId'] as const;
+const ROOT_KEYS = ['listen', 'domains', 'dataDir', 'auth', 'users', 'registrar', 'routing', 'presence', 'transport', 'timers', 'log', 'dns', 'nodeId'] as const;
+const PRESENCE_KEYS = ['fromRegistration', 'sameDomain', 'otherDomains', 'minExpires', 'defaultExpires', 'maxExpires', 'maxDocumentBytes', 'maxSubscriptionsPerWatcher', 'maxSubscriptions', 'maxWatchersPerPresentity'] as const;
+const PRESENCE_ACTIONS: readonly PresenceAction[] = ['allow', 'block', 'polite-block', 'confirm'];
 const AUTH_KEYS = ['enabled', 'realm', 'algorithms', 'nonceTtlSeconds', 'trustedPeers'] as const;
 const USER_KEYS = ['user', 'domain', 'password', 'ha1', 'ha1Sha256'] as const;
 const LISTEN_KEYS = ['transport', 'address', 'port'] as const;
@@ -359,6 +363,26 @@ function readRouting(r: LayerReader, raw: unknown, base: RoutingConfig): Routing
   return { recordRoute: r.boolean(obj, 'recordRoute', 'routing', base.recordRoute) };
 }
 
+function readPresence(r: LayerReader, raw: unknown, base: PresenceConfig): PresenceConfig {
+  const obj = r.mapping(raw, 'presence', PRESENCE_KEYS);
+  if (obj === undefined) return base;
+  const value: PresenceConfig = {
+    fromRegistration: r.boolean(obj, 'fromRegistration', 'presence', base.fromRegistration),
+    sameDomain: has(obj, 'sameDomain') ? r.oneOf(obj['sameDomain'], 'presence.sameDomain', PRESENCE_ACTIONS) ?? base.sameDomain : base.sameDomain,
+    otherDomains: has(obj, 'otherDomains') ? r.oneOf(obj['otherDomains'], 'presence.otherDomains', PRESENCE_ACTIONS) ?? base.otherDomains : base.otherDomains,
+    minExpires: r.integer(obj, 'minExpires', 'presence', base.minExpires, 1, MAX_DELTA_SECONDS),
+    defaultExpires: r.integer(obj, 'defaultExpires', 'presence', base.defaultExpires, 1, MAX_DELTA_SECONDS),
+    maxExpires: r.integer(obj, 'maxExpires', 'presence', base.maxExpires, 1, MAX_DELTA_SECONDS),
+    maxDocumentBytes: r.integer(obj, 'maxDocumentBytes', 'presence', base.maxDocumentBytes, 256, 16 * 1024 * 1024),
+    maxSubscriptionsPerWatcher: r.integer(obj, 'maxSubscriptionsPerWatcher', 'presence', base.maxSubscriptionsPerWatcher, 1, 1_000_000),
+    maxSubscriptions: r.integer(obj, 'maxSubscriptions', 'presence', base.maxSubscriptions, 1, 100_000_000),
+    maxWatchersPerPresentity: r.integer(obj, 'maxWatchersPerPresentity', 'presence', base.maxWatchersPerPresentity, 1, 1_000_000),
+  };
+  checkOrder(r, obj, 'presence', 'minExpires', value.minExpires, 'defaultExpires', value.defaultExpires);
+  checkOrder(r, obj, 'presence', 'defaultExpires', value.defaultExpires, 'maxExpires', value.maxExpires);
+  return value;
+}
+
 function readTransport(r: LayerReader, raw: unknown, base: TransportConfig): TransportConfig {
   const obj = r.mapping(raw, 'transport', TRANSPORT_KEYS);
   if (obj === undefined) return base;
@@ -464,6 +488,7 @@ export function validateConfig(input: unknown, base: Config = defaultConfig(), o
     users,
     registrar: readRegistrar(r, root['registrar'], base.registrar),
     routing: readRouting(r, root['routing'], base.routing),
+    presence: readPresence(r, root['presence'], base.presence),
     transport: readTransport(r, root['transport'], base.transport),
     timers: readTimers(r, root['timers'], base.timers),
     log: readLog(r, root['log'], base.log),

@@ -59,10 +59,26 @@ export class Registrar {
   readonly #o: RegistrarOptions;
   readonly #log: Logger;
   readonly #mutex = new KeyedMutex();
+  readonly #listeners: Array<(aor: string) => void> = [];
 
   constructor(options: RegistrarOptions) {
     this.#o = options;
     this.#log = options.logger.child({ component: 'registrar' });
+  }
+
+  /** Called after a REGISTER changed an AOR's bindings (presence from registration listens). */
+  onBindingsChanged(listener: (aor: string) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  #changed(aor: string): void {
+    for (const l of this.#listeners) {
+      try {
+        l(aor);
+      } catch (err) {
+        this.#log.error({ err }, 'bindings listener failed');
+      }
+    }
   }
 
   async handle(request: IncomingRequest): Promise<void> {
@@ -116,6 +132,7 @@ export class Registrar {
       }
       await this.#o.store.apply(aor.key, { put: [], remove: existing.map((b) => b.contact) });
       this.#log.info({ aor: aor.key, removed: existing.length }, 'all bindings removed');
+      if (existing.length > 0) this.#changed(aor.key);
       return [];
     }
 
@@ -180,6 +197,7 @@ export class Registrar {
       throw new SipError('FORBIDDEN', { detail: `at most ${this.#o.limits.maxContactsPerAor} contacts per address-of-record` });
     }
     await this.#o.store.apply(aor.key, change);
+    this.#changed(aor.key);
     this.#log.info({ aor: aor.key, put: change.put.length, removed: change.remove.length, transport: request.source.transport }, 'bindings updated');
     return this.#o.store.list(aor.key, now);
   }

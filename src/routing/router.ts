@@ -20,11 +20,13 @@ import {
   isSipError,
   isSipUri,
   isTelUri,
+  parseEvent,
   type SipRequest,
 } from '../sip/index.js';
 import type { IncomingRequest, SipApplication, SipStack } from '../stack/port.js';
 import type { RequestGuard } from '../auth/index.js';
-import { addressOfRecord, type LocalDomains, type LocationService, type Registrar, type UserDirectory } from '../registrar/index.js';
+import { addressOfRecord, anyAddressOfRecord, type LocalDomains, type LocationService, type Registrar, type UserDirectory } from '../registrar/index.js';
+import type { EventPackageRegistry, PublicationService, SubscriptionService } from '../events/index.js';
 
 /** Methods this server knows (RFC 3261 and the extensions it proxies or serves). */
 export const KNOWN_METHODS: readonly string[] = [
@@ -42,9 +44,17 @@ export interface Capabilities {
   supported: readonly string[];
 }
 
+/** The event services (RFC 6665 / RFC 3903) the router hands SUBSCRIBE and PUBLISH to. */
+export interface EventServices {
+  packages: EventPackageRegistry;
+  subscriptions: SubscriptionService;
+  publications: PublicationService;
+}
+
 export interface RouterOptions {
   stack: SipStack;
   registrar: Registrar;
+  events?: EventServices;
   location: LocationService;
   guard: RequestGuard;
   domains: LocalDomains;
@@ -76,6 +86,7 @@ export class Router implements SipApplication {
 
   flowClosed(flow: string): void {
     void this.#o.location.flowClosed(flow).catch((err: unknown) => this.#log.error({ err, flow }, 'flow cleanup failed'));
+    void this.#o.events?.subscriptions.flowClosed(flow).catch((err: unknown) => this.#log.error({ err, flow }, 'subscription cleanup failed'));
   }
 
   async #route(request: IncomingRequest): Promise<void> {
@@ -108,6 +119,11 @@ export class Router implements SipApplication {
 
     if (msg.method === 'REGISTER') {
       await this.#o.registrar.handle(request);
+      return;
+    }
+    const events = this.#o.events;
+    if (events && (msg.method === 'SUBSCRIBE' || msg.method === 'PUBLISH') && this.#o.domains.isLocal(ruri.host)) {
+      await this.#eventRequest(request, events);
       return;
     }
     if (this.#isServerUri(ruri.user, ruri.host, ruri.port)) {
@@ -164,6 +180,41 @@ export class Router implements SipApplication {
     throw new SipError('NOT_IMPLEMENTED', { detail: `method ${method}` });
   }
 
+  /**
+   * SUBSCRIBE and PUBLISH for a local resource are ours to answer (we are the presence agent and
+   * event state compositor, RFC 3856 §3, RFC 3903 §4), not forwarded to the user's devices.
+   */
+  async #eventRequest(request: IncomingRequest, events: EventServices): Promise<void> {
+    const msg = request.message;
+    // RFC 6665 §8.2.1 / RFC 3903 §4: exactly one Event header names the package.
+    const eventHeader = msg.get('event');
+    if (eventHeader === undefined) throw new SipError('BAD_REQUEST', { detail: 'missing Event' });
+    if (msg.method === 'SUBSCRIBE' && msg.to.params.get('tag') != null) {
+      await events.subscriptions.resubscribe(request);
+      return;
+    }
+    const pkg = events.packages.get(parseEvent(eventHeader).package);
+    // RFC 6665 §4.2.1.1 / RFC 3903 §6 step 2: an unknown package gets 489 with Allow-Events.
+    if (!pkg) throw new SipError('BAD_EVENT', { headers: [['Allow-Events', events.packages.allowEvents.join(', ')]] });
+    const identity = await this.#o.guard.authorizeRequest(request);
+    const resource = addressOfRecord(msg.uri, this.#o.domains);
+    if (!(await this.#o.users.exists(resource.user, resource.domain))) throw new SipError('NOT_FOUND', { detail: 'no such user' });
+    if (msg.method === 'PUBLISH') {
+      // Only the presentity itself (or a trusted peer, or lab mode) publishes its state.
+      if (identity.kind === 'none' || (identity.kind === 'user' && (identity.user !== resource.user || identity.domain !== resource.domain))) {
+        throw new SipError('FORBIDDEN', { detail: 'only the presentity may publish its state' });
+      }
+      await events.publications.handle(request, resource.key, pkg);
+      return;
+    }
+    const watcher = anyAddressOfRecord(msg.from.uri, this.#o.domains);
+    if (!watcher) throw new SipError('BAD_REQUEST', { detail: 'From is not a SIP address' });
+    await events.subscriptions.subscribe(request, pkg, { key: resource.key, user: resource.user }, {
+      key: watcher.key,
+      ...(msg.from.displayName ? { displayName: msg.from.displayName } : {}),
+    });
+  }
+
   async #toLocalUser(request: IncomingRequest): Promise<void> {
     const msg = request.message;
     await this.#o.guard.authorizeRequest(request);
@@ -201,7 +252,12 @@ export class Router implements SipApplication {
     if (isSipError(err)) {
       if (err.status >= 500) this.#log.error({ err, method: request.message.method }, 'request failed');
       else this.#log.debug({ code: err.code, status: err.status, method: request.message.method }, 'request refused');
-      await request.respond(err.status, { reason: err.reasonPhrase, headers: err.headers });
+      const headers = [...err.headers];
+      // RFC 6665 §8.3.1.1 / RFC 3903 §6 step 2: a 489 lists the packages we do support.
+      if (err.code === 'BAD_EVENT' && this.#o.events && !headers.some(([n]) => n.toLowerCase() === 'allow-events')) {
+        headers.push(['Allow-Events', this.#o.events.packages.allowEvents.join(', ')]);
+      }
+      await request.respond(err.status, { reason: err.reasonPhrase, headers });
       return;
     }
     this.#log.error({ err, method: request.message.method, callId: safeCallId(request.message) }, 'unexpected error');

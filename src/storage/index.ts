@@ -8,7 +8,18 @@ import type { Storage } from './port.js';
 import { SipError } from '../sip/errors.js';
 import { SqliteStorage } from './sqlite/sqlite-storage.js';
 
-export type { Binding, BindingChange, BindingStore, Storage } from './port.js';
+export type {
+  Binding,
+  BindingChange,
+  BindingStore,
+  PresenceRule,
+  PresenceRuleStore,
+  PublicationRecord,
+  PublicationStore,
+  Storage,
+  SubscriptionRecord,
+  SubscriptionStore,
+} from './port.js';
 export { toStorageError, storageClosedError } from './errors.js';
 export { SqliteStorage, IN_MEMORY } from './sqlite/sqlite-storage.js';
 export type { SqliteStorageOptions } from './sqlite/sqlite-storage.js';

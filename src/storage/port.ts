@@ -63,6 +63,131 @@ export interface BindingStore {
 
 export interface Storage {
   readonly bindings: BindingStore;
+  readonly subscriptions: SubscriptionStore;
+  readonly publications: PublicationStore;
+  readonly presenceRules: PresenceRuleStore;
   /** Flush and release resources; later calls fail with STORAGE_FAILURE. */
   close(): Promise<void>;
+}
+
+// ---- Event state (RFC 6665 subscriptions, RFC 3903 publications, presence rules) -----------
+
+/**
+ * A subscription (RFC 6665) with its whole dialog state, so any node can build the next NOTIFY
+ * (ARCHITECTURE.md "State that must work across nodes"). We are the notifier: "local" is us.
+ */
+export interface SubscriptionRecord {
+  /** Dialog id: `${callId};${localTag};${remoteTag}` (RFC 3261 §12), plus `;${eventId}` with an Event id. */
+  id: string;
+  /** Event package name (`presence`, `presence.winfo`). */
+  event: string;
+  /** Event header `id` parameter (RFC 6665 §8.2.1), when given. */
+  eventId?: string;
+  /** AOR key of the resource watched (`alice@localhost`). */
+  resource: string;
+  /** AOR key of the watcher (`bob@localhost`), from the From URI. */
+  watcher: string;
+  /** Watcher display name from From, for watcher information. */
+  watcherDisplayName?: string;
+  /** Subscription-State we last told (or will tell) the subscriber. */
+  state: 'pending' | 'active' | 'terminated';
+  /** The body type negotiated from Accept (RFC 6665 §4.2.1.1). */
+  contentType: string;
+  // Dialog state (RFC 3261 §12.1.1, the UAS side).
+  callId: string;
+  /** Our tag (the To-tag we gave). */
+  localTag: string;
+  /** The subscriber's tag (From tag). */
+  remoteTag: string;
+  /** Our URI (the SUBSCRIBE's To), serialized name-addr. */
+  localUri: string;
+  /** The subscriber's URI (From), serialized name-addr without tag. */
+  remoteUri: string;
+  /** The subscriber's Contact URI (remote target). */
+  remoteTarget: string;
+  /** Record-Route values of the SUBSCRIBE, in order (our route set, §12.1.1). */
+  routeSet: string[];
+  /** CSeq of our last NOTIFY (the next one uses +1). */
+  localCseq: number;
+  /** CSeq of the subscriber's last SUBSCRIBE in this dialog. */
+  remoteCseq: number;
+  /** Where the SUBSCRIBE came from (NOTIFYs go back over its flow or address). */
+  source: { transport: string; address: string; port: number; flow?: string };
+  expiresAt: number;
+  createdAt: number;
+  updatedAt: number;
+  /** Watcher-info version counter or package data that must survive a restart. */
+  version: number;
+  /** Termination reason once terminated (RFC 6665 §4.2.2: timeout, rejected, deactivated...). */
+  reason?: string;
+}
+
+export interface SubscriptionStore {
+  get(id: string): Promise<SubscriptionRecord | undefined>;
+  /** Upsert by id. */
+  put(record: SubscriptionRecord): Promise<void>;
+  remove(id: string): Promise<void>;
+  /** Live (expiresAt > now) subscriptions to a resource for one package. */
+  listByResource(event: string, resource: string, now: number): Promise<SubscriptionRecord[]>;
+  /** Live subscriptions a watcher holds (limits, winfo of the watcher's own lists). */
+  listByWatcher(watcher: string, now: number): Promise<SubscriptionRecord[]>;
+  /** Live subscriptions whose source flow is `flow`. */
+  listByFlow(flow: string, now: number): Promise<SubscriptionRecord[]>;
+  count(now: number): Promise<number>;
+  /** Remove and return every subscription with expiresAt <= now. */
+  sweep(now: number): Promise<SubscriptionRecord[]>;
+}
+
+/** Event state published by one publisher (RFC 3903 §4). */
+export interface PublicationRecord {
+  /** The entity-tag we issued (SIP-ETag), unique per (event, resource). */
+  etag: string;
+  event: string;
+  /** AOR key of the presentity. */
+  resource: string;
+  contentType: string;
+  /** The published document as received (UTF-8 text). */
+  body: string;
+  expiresAt: number;
+  /** When this state was last published or modified (ms): composition's "most recent wins". */
+  updatedAt: number;
+  /**
+   * Where the PUBLISH came from: a device that publishes from the address it registered from
+   * is the same device (presence from registration then adds no second tuple for it).
+   */
+  source?: { transport: string; address: string; port: number; flow?: string };
+}
+
+export interface PublicationStore {
+  get(event: string, resource: string, etag: string, now: number): Promise<PublicationRecord | undefined>;
+  /**
+   * Store `record`; when `replaces` is given, remove that entity-tag in the same step
+   * (RFC 3903 §6: a modification or refresh gets a new entity-tag).
+   */
+  put(record: PublicationRecord, replaces?: string): Promise<void>;
+  remove(event: string, resource: string, etag: string): Promise<void>;
+  list(event: string, resource: string, now: number): Promise<PublicationRecord[]>;
+  sweep(now: number): Promise<PublicationRecord[]>;
+}
+
+/** A presence authorization rule (the principal's decision about a watcher). */
+export interface PresenceRule {
+  /** AOR key of the presentity the rule belongs to. */
+  owner: string;
+  /**
+   * Who it applies to: a watcher AOR key (`bob@localhost`), a whole domain (`*@example.com`)
+   * or everyone (`*`). The most specific match wins.
+   */
+  watcher: string;
+  action: 'allow' | 'block' | 'polite-block' | 'confirm';
+  /** How much the watcher sees when allowed: everything, or basic open/closed only. */
+  content: 'full' | 'basic';
+  updatedAt: number;
+}
+
+export interface PresenceRuleStore {
+  list(owner: string): Promise<PresenceRule[]>;
+  get(owner: string, watcher: string): Promise<PresenceRule | undefined>;
+  put(rule: PresenceRule): Promise<void>;
+  remove(owner: string, watcher: string): Promise<void>;
 }

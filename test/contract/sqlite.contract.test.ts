@@ -1,6 +1,7 @@
 /**
- * The BindingStore contract against SQLite: a file in a fresh temporary directory per test (the
- * product configuration), and the in-memory variant.
+ * The storage contracts (bindings, subscriptions, publications, presence rules) against SQLite: a
+ * file in a fresh temporary directory per test (the product configuration), and the in-memory
+ * variant.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,23 +10,38 @@ import pino from 'pino';
 import { SqliteStorage } from '../../src/storage/index.js';
 import type { Storage } from '../../src/storage/index.js';
 import { describeBindingStoreContract } from './binding-store.contract.js';
+import { describePresenceRuleStoreContract } from './presence-rule-store.contract.js';
+import { describePublicationStoreContract } from './publication-store.contract.js';
+import { describeSubscriptionStoreContract } from './subscription-store.contract.js';
 
 const logger = pino({ level: 'silent' });
 const directories = new WeakMap<Storage, string>();
 
-describeBindingStoreContract(
-  'sqlite (file)',
-  async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'herald-sqlite-contract-'));
-    const storage = await SqliteStorage.open({ dataDir, logger });
-    directories.set(storage, dataDir);
-    return storage;
-  },
-  async (storage) => {
-    await storage.close();
-    const dataDir = directories.get(storage);
-    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
-  },
-);
+async function openFile(): Promise<Storage> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'herald-sqlite-contract-'));
+  const storage = await SqliteStorage.open({ dataDir, logger });
+  directories.set(storage, dataDir);
+  return storage;
+}
 
-describeBindingStoreContract('sqlite (:memory:)', () => SqliteStorage.open({ dataDir: ':memory:', logger }));
+async function closeFile(storage: Storage): Promise<void> {
+  await storage.close();
+  const dataDir = directories.get(storage);
+  if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+}
+
+function openMemory(): Promise<Storage> {
+  return SqliteStorage.open({ dataDir: ':memory:', logger });
+}
+
+const suites = [
+  describeBindingStoreContract,
+  describeSubscriptionStoreContract,
+  describePublicationStoreContract,
+  describePresenceRuleStoreContract,
+];
+
+for (const describeContract of suites) {
+  describeContract('sqlite (file)', openFile, closeFile);
+  describeContract('sqlite (:memory:)', openMemory);
+}

@@ -39,6 +39,76 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX bindings_expires_at ON bindings (expires_at);
   CREATE INDEX bindings_flow ON bindings (flow) WHERE flow IS NOT NULL;
   `,
+  // 2: event state — RFC 6665 subscriptions (whole dialog state), RFC 3903 publications, presence
+  // authorization rules.
+  // subscriptions and publications keep their rowid: their rows are large (URIs, route sets, whole
+  // PIDF documents), and a WITHOUT ROWID table keeps each whole row in its B-tree, which suits rows
+  // under about 1/20 of a page only (https://sqlite.org/withoutrowid.html, "When to use WITHOUT
+  // ROWID"). presence_rules rows are small and always read by key.
+  // Arrays (route_set) are JSON text; `source` is split into columns so `flow` can be indexed.
+  // CHECKs keep the string unions and the all-or-nothing optional `source` of a publication honest.
+  `
+  CREATE TABLE subscriptions (
+    id                   TEXT    NOT NULL PRIMARY KEY,
+    event                TEXT    NOT NULL,
+    event_id             TEXT,
+    resource             TEXT    NOT NULL,
+    watcher              TEXT    NOT NULL,
+    watcher_display_name TEXT,
+    state                TEXT    NOT NULL CHECK (state IN ('pending', 'active', 'terminated')),
+    content_type         TEXT    NOT NULL,
+    call_id              TEXT    NOT NULL,
+    local_tag            TEXT    NOT NULL,
+    remote_tag           TEXT    NOT NULL,
+    local_uri            TEXT    NOT NULL,
+    remote_uri           TEXT    NOT NULL,
+    remote_target        TEXT    NOT NULL,
+    route_set            TEXT    NOT NULL,
+    local_cseq           INTEGER NOT NULL,
+    remote_cseq          INTEGER NOT NULL,
+    source_transport     TEXT    NOT NULL,
+    source_address       TEXT    NOT NULL,
+    source_port          INTEGER NOT NULL,
+    flow                 TEXT,
+    expires_at           INTEGER NOT NULL,
+    created_at           INTEGER NOT NULL,
+    updated_at           INTEGER NOT NULL,
+    version              INTEGER NOT NULL,
+    reason               TEXT
+  ) STRICT;
+  CREATE INDEX subscriptions_resource ON subscriptions (event, resource, expires_at);
+  CREATE INDEX subscriptions_watcher ON subscriptions (watcher);
+  CREATE INDEX subscriptions_flow ON subscriptions (flow) WHERE flow IS NOT NULL;
+  CREATE INDEX subscriptions_expires_at ON subscriptions (expires_at);
+
+  CREATE TABLE publications (
+    event            TEXT    NOT NULL,
+    resource         TEXT    NOT NULL,
+    etag             TEXT    NOT NULL,
+    content_type     TEXT    NOT NULL,
+    body             TEXT    NOT NULL,
+    expires_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    source_transport TEXT,
+    source_address   TEXT,
+    source_port      INTEGER,
+    flow             TEXT,
+    PRIMARY KEY (event, resource, etag),
+    CHECK ((source_transport IS NULL) = (source_address IS NULL)
+       AND (source_transport IS NULL) = (source_port IS NULL)
+       AND (flow IS NULL OR source_transport IS NOT NULL))
+  ) STRICT;
+  CREATE INDEX publications_expires_at ON publications (expires_at);
+
+  CREATE TABLE presence_rules (
+    owner      TEXT    NOT NULL,
+    watcher    TEXT    NOT NULL,
+    action     TEXT    NOT NULL CHECK (action IN ('allow', 'block', 'polite-block', 'confirm')),
+    content    TEXT    NOT NULL CHECK (content IN ('full', 'basic')),
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (owner, watcher)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this code writes and reads. */

@@ -3,8 +3,9 @@
  * better-sqlite3. The default backend for a single node (ARCHITECTURE.md, storage/sqlite).
  *
  * Durability choice: `journal_mode = WAL` with `synchronous = NORMAL`.
- * - What must hold: bindings written before the process dies — including `kill -9`, an OOM kill or
- *   a crash of Node itself — are there when the server restarts, so clients need not re-register.
+ * - What must hold: bindings, subscriptions and publications written before the process dies —
+ *   including `kill -9`, an OOM kill or a crash of Node itself — are there when the server
+ *   restarts, so clients need not re-register, re-subscribe or re-publish.
  * - Why that holds: in WAL mode every commit is written (write(2)) into the `-wal` file before
  *   the call returns. After a process kill the operating system still holds those pages in its
  *   cache and writes them out; the next open replays the WAL. With NORMAL, SQLite fsyncs only at
@@ -13,7 +14,9 @@
  *   commit). test/unit/storage/durability.test.ts kills a writer with SIGKILL and checks.
  * - Why not FULL: FULL adds an fsync to every commit (a REGISTER would wait on the disk, often
  *   milliseconds); a binding lost to a power cut is repaired by the client's next REGISTER (at the
- *   latest one registration interval later): refreshing is routine (RFC 3261 §10.2.4).
+ *   latest one registration interval later): refreshing is routine (RFC 3261 §10.2.4). Likewise a
+ *   refresh of a lost subscription or publication is answered 481 or 412, and the client creates
+ *   it anew.
  * - Why not the default rollback journal: every commit would rewrite pages in place with several
  *   fsyncs, and readers would block behind writers.
  *
@@ -24,10 +27,13 @@ import { join } from 'node:path';
 import DatabaseConstructor from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { BindingStore, Storage } from '../port.js';
+import type { BindingStore, PresenceRuleStore, PublicationStore, Storage, SubscriptionStore } from '../port.js';
 import { toStorageError } from '../errors.js';
 import { SqliteBindingStore } from './sqlite-binding-store.js';
+import { SqlitePresenceRuleStore } from './sqlite-presence-rule-store.js';
+import { SqlitePublicationStore } from './sqlite-publication-store.js';
 import { SCHEMA_VERSION, migrate } from './sqlite-schema.js';
+import { SqliteSubscriptionStore } from './sqlite-subscription-store.js';
 
 export interface SqliteStorageOptions {
   /** Directory holding the database file (created if missing), or `':memory:'`. */
@@ -45,6 +51,9 @@ const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
 export class SqliteStorage implements Storage {
   readonly bindings: BindingStore;
+  readonly subscriptions: SubscriptionStore;
+  readonly publications: PublicationStore;
+  readonly presenceRules: PresenceRuleStore;
   /** The database file, or `:memory:`. */
   readonly location: string;
   readonly #db: Database;
@@ -55,6 +64,9 @@ export class SqliteStorage implements Storage {
     this.location = location;
     this.#logger = logger;
     this.bindings = new SqliteBindingStore(db);
+    this.subscriptions = new SqliteSubscriptionStore(db);
+    this.publications = new SqlitePublicationStore(db);
+    this.presenceRules = new SqlitePresenceRuleStore(db);
   }
 
   /** Open (creating directory, file and schema as needed) and migrate to the current schema. */

@@ -1,9 +1,10 @@
 /**
- * Bindings survive a restart and a `kill -9` of the process that wrote them (the durability choice
- * documented in src/storage/sqlite/sqlite-storage.ts: WAL + synchronous=NORMAL).
+ * Bindings, subscriptions and publications survive a restart and a `kill -9` of the process that
+ * wrote them (the durability choice documented in src/storage/sqlite/sqlite-storage.ts: WAL +
+ * synchronous=NORMAL).
  *
  * The kill test runs the real SqliteStorage in a child Node process (compiled from src/ by
- * test/helpers/storage-build.ts), waits for it to report that every apply() resolved, kills it with
+ * test/helpers/storage-build.ts), waits for it to report that every write resolved, kills it with
  * SIGKILL — no close(), no checkpoint — and reopens the same directory here.
  */
 import { spawn } from 'node:child_process';
@@ -13,24 +14,58 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStorage } from '../../../src/storage/index.js';
-import type { Binding, BindingChange } from '../../../src/storage/index.js';
+import type { Binding, BindingChange, PublicationRecord, Storage, SubscriptionRecord } from '../../../src/storage/index.js';
 import { NOW, makeBinding, makeFullBinding } from '../../contract/binding-store.contract.js';
+import { makeFullPublication, makePublication } from '../../contract/publication-store.contract.js';
+import { makeFullSubscription, makeSubscription } from '../../contract/subscription-store.contract.js';
 import { PROJECT_ROOT, buildStorage } from '../../helpers/storage-build.js';
 import type { StorageBuild } from '../../helpers/storage-build.js';
 
 const logger = pino({ level: 'silent' });
 const AORS = 20;
 const CONTACTS_PER_AOR = 10;
+const SUBSCRIPTIONS = 30;
+const PRESENTITIES = 5;
 
 interface AorChange {
   aor: string;
   change: BindingChange;
 }
 
-/** 200 REGISTERs (one apply each) over 20 AORs, then one de-registration per AOR. */
-function workload(): { changes: AorChange[]; expected: Map<string, Binding[]> } {
+/** One subscription write, as the notifier makes them. */
+type SubscriptionStep = { put: SubscriptionRecord } | { remove: string };
+
+/** One publication write, as the compositor makes them. */
+type PublicationStep =
+  | { put: PublicationRecord; replaces?: string }
+  | { remove: { event: string; resource: string; etag: string } };
+
+/**
+ * What the writer does, in order; test/helpers/storage-child.mjs replays the same JSON, so keep the
+ * two in step.
+ */
+interface Workload {
+  changes: AorChange[];
+  subscriptions: SubscriptionStep[];
+  publications: PublicationStep[];
+}
+
+interface Expected {
+  bindings: Map<string, Binding[]>;
+  subscriptions: SubscriptionRecord[];
+  removedSubscriptions: string[];
+  /** Live publications by resource. */
+  publications: Map<string, PublicationRecord[]>;
+}
+
+/**
+ * 200 REGISTERs (one apply each) over 20 AORs, then one de-registration per AOR; 30 SUBSCRIBEs,
+ * a refresh of every third and an unsubscribe of every fifth; per presentity an initial PUBLISH,
+ * a modification replacing its entity-tag, a second device, and a removal of a third.
+ */
+function workload(): { workload: Workload; expected: Expected } {
   const changes: AorChange[] = [];
-  const expected = new Map<string, Binding[]>();
+  const bindings = new Map<string, Binding[]>();
   for (let a = 0; a < AORS; a++) {
     const aor = `user${a}@example.com`;
     const live: Binding[] = [];
@@ -44,9 +79,81 @@ function workload(): { changes: AorChange[]; expected: Map<string, Binding[]> } 
     }
     // Unregister the first contact again: removals must be as durable as writes.
     changes.push({ aor, change: { put: [], remove: [live[0].contact] } });
-    expected.set(aor, live.slice(1));
+    bindings.set(aor, live.slice(1));
   }
-  return { changes, expected };
+
+  const subscriptions: SubscriptionStep[] = [];
+  const liveSubscriptions = new Map<string, SubscriptionRecord>();
+  const removedSubscriptions: string[] = [];
+  for (let i = 0; i < SUBSCRIPTIONS; i++) {
+    const id = `sub${i}@pc.example.com;lt${i};rt${i}`;
+    const resource = `user${i % AORS}@example.com`;
+    const watcher = `user${(i + 1) % AORS}@example.com`;
+    const s = i % 2 === 0
+      ? makeFullSubscription(id, resource, watcher, { source: { transport: 'tcp', address: '192.0.2.7', port: 41000 + i, flow: `n1/s${i}` } })
+      : makeSubscription(id, resource, watcher, { state: 'pending' });
+    subscriptions.push({ put: s });
+    liveSubscriptions.set(id, s);
+  }
+  for (let i = 0; i < SUBSCRIPTIONS; i += 3) {
+    const id = `sub${i}@pc.example.com;lt${i};rt${i}`;
+    const previous = liveSubscriptions.get(id);
+    if (previous === undefined) throw new Error(`no subscription ${id}`);
+    const refreshed: SubscriptionRecord = { ...previous, localCseq: previous.localCseq + 1, remoteCseq: previous.remoteCseq + 1, version: previous.version + 1, updatedAt: NOW + 1 };
+    subscriptions.push({ put: refreshed });
+    liveSubscriptions.set(id, refreshed);
+  }
+  for (let i = 0; i < SUBSCRIPTIONS; i += 5) {
+    const id = `sub${i}@pc.example.com;lt${i};rt${i}`;
+    subscriptions.push({ remove: id });
+    liveSubscriptions.delete(id);
+    removedSubscriptions.push(id);
+  }
+
+  const publications: PublicationStep[] = [];
+  const livePublications = new Map<string, PublicationRecord[]>();
+  for (let p = 0; p < PRESENTITIES; p++) {
+    const resource = `user${p}@example.com`;
+    const initial = makeFullPublication(`p${p}-e1`, resource);
+    const modified = makeFullPublication(`p${p}-e2`, resource, { body: `<presence entity="pres:${resource}"/>`, updatedAt: NOW + 1 });
+    const otherDevice = makePublication(`p${p}-e3`, resource, { source: { transport: 'udp', address: '192.0.2.8', port: 5060 } });
+    const gone = makePublication(`p${p}-e4`, resource);
+    publications.push(
+      { put: initial },
+      { put: otherDevice },
+      { put: gone },
+      { put: modified, replaces: initial.etag },
+      { remove: { event: gone.event, resource, etag: gone.etag } },
+    );
+    livePublications.set(resource, [modified, otherDevice]);
+  }
+
+  return {
+    workload: { changes, subscriptions, publications },
+    expected: {
+      bindings,
+      subscriptions: [...liveSubscriptions.values()],
+      removedSubscriptions,
+      publications: livePublications,
+    },
+  };
+}
+
+/** What the child does (test/helpers/storage-child.mjs), for the clean-restart test. */
+async function applyWorkload(storage: Storage, w: Workload): Promise<void> {
+  for (const { aor, change } of w.changes) await storage.bindings.apply(aor, change);
+  for (const step of w.subscriptions) {
+    if ('remove' in step) await storage.subscriptions.remove(step.remove);
+    else await storage.subscriptions.put(step.put);
+  }
+  for (const step of w.publications) {
+    if ('remove' in step) await storage.publications.remove(step.remove.event, step.remove.resource, step.remove.etag);
+    else await storage.publications.put(step.put, step.replaces);
+  }
+}
+
+function byEtag(a: PublicationRecord, b: PublicationRecord): number {
+  return a.etag < b.etag ? -1 : a.etag > b.etag ? 1 : 0;
 }
 
 function byContact(a: Binding, b: Binding): number {
@@ -64,22 +171,34 @@ describe('SQLite durability', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  async function expectWorkloadIn(dir: string, expected: Map<string, Binding[]>): Promise<void> {
+  async function expectWorkloadIn(dir: string, expected: Expected): Promise<void> {
     const storage = await SqliteStorage.open({ dataDir: dir, logger });
     try {
-      for (const [aor, bindings] of expected) {
+      for (const [aor, bindings] of expected.bindings) {
         expect((await storage.bindings.list(aor, NOW)).sort(byContact), aor).toStrictEqual([...bindings].sort(byContact));
       }
       expect(await storage.bindings.count(NOW)).toBe(AORS * (CONTACTS_PER_AOR - 1));
+
+      for (const s of expected.subscriptions) expect(await storage.subscriptions.get(s.id), s.id).toStrictEqual(s);
+      for (const id of expected.removedSubscriptions) expect(await storage.subscriptions.get(id), id).toBeUndefined();
+      expect(expected.subscriptions).toHaveLength(SUBSCRIPTIONS - expected.removedSubscriptions.length);
+      expect(await storage.subscriptions.count(NOW)).toBe(expected.subscriptions.length);
+
+      for (const [resource, publications] of expected.publications) {
+        expect((await storage.publications.list('presence', resource, NOW)).sort(byEtag), resource).toStrictEqual(
+          [...publications].sort(byEtag),
+        );
+      }
+      expect(expected.publications.size).toBe(PRESENTITIES);
     } finally {
       await storage.close();
     }
   }
 
-  it('keeps every binding across a clean restart', async () => {
-    const { changes, expected } = workload();
+  it('keeps every binding, subscription and publication across a clean restart', async () => {
+    const { workload: w, expected } = workload();
     const writer = await SqliteStorage.open({ dataDir, logger });
-    for (const { aor, change } of changes) await writer.bindings.apply(aor, change);
+    await applyWorkload(writer, w);
     await writer.close();
     await expectWorkloadIn(dataDir, expected);
   });
@@ -95,12 +214,12 @@ describe('SQLite durability', () => {
       await build?.remove();
     });
 
-    it('keeps every binding whose apply() resolved before the process was killed', async () => {
-      const { changes, expected } = workload();
-      const changesFile = join(dataDir, 'changes.json');
-      await writeFile(changesFile, JSON.stringify(changes));
+    it('keeps every binding, subscription and publication whose write resolved before the process was killed', async () => {
+      const { workload: w, expected } = workload();
+      const workloadFile = join(dataDir, 'workload.json');
+      await writeFile(workloadFile, JSON.stringify(w));
 
-      const child = spawn(process.execPath, [join(PROJECT_ROOT, 'test', 'helpers', 'storage-child.mjs'), build.indexJs, dataDir, changesFile], {
+      const child = spawn(process.execPath, [join(PROJECT_ROOT, 'test', 'helpers', 'storage-child.mjs'), build.indexJs, dataDir, workloadFile], {
         cwd: PROJECT_ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -116,7 +235,7 @@ describe('SQLite durability', () => {
           const timer = setTimeout(() => rejectReady(new Error(`child not READY in 20 s; stdout: ${stdout}; stderr: ${stderr}`)), 20_000);
           child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
             stdout += chunk;
-            // The child's first line is `READY <n>` or `FAILED <stack>`.
+            // The child's first line is `READY <bindings> <subscriptions> <publications>` or `FAILED <stack>`.
             const end = stdout.indexOf('\n');
             if (end >= 0) {
               clearTimeout(timer);
@@ -128,7 +247,7 @@ describe('SQLite durability', () => {
             rejectReady(new Error(`child exited early (${code ?? signal}); stdout: ${stdout}; stderr: ${stderr}`));
           });
         });
-        expect(ready).toBe(`READY ${changes.length}`);
+        expect(ready).toBe(`READY ${w.changes.length} ${w.subscriptions.length} ${w.publications.length}`);
 
         // The commits sit in the write-ahead log: nothing has checkpointed them into the main file.
         expect((await stat(join(dataDir, 'herald.db-wal'))).size).toBeGreaterThan(0);
