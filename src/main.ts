@@ -2,7 +2,9 @@
 /**
  * The `herald` command: parse arguments, load and validate the configuration (exit 2 with a
  * message naming the key when it is wrong), start the server, stop gracefully on SIGINT/SIGTERM.
+ * `herald rules ...` is a client of a running server's management API instead (src/cli).
  */
+import { runRulesCommand } from './cli/index.js';
 import { ConfigError, loadConfig, parseCliArgs, usageText } from './config/index.js';
 import { HeraldServer, PRODUCT } from './server/index.js';
 import { createLogger } from './server/logger.js';
@@ -22,6 +24,9 @@ async function main(argv: string[]): Promise<number> {
     if (args.command === 'version') {
       process.stdout.write(`${PRODUCT}\n`);
       return 0;
+    }
+    if (args.command === 'rules') {
+      return await runRulesCommand(args.commandArgs ?? [], { env: process.env, stdout: process.stdout, stderr: process.stderr });
     }
     config = await loadConfig({
       ...(args.configFile !== undefined ? { file: args.configFile } : {}),
@@ -60,7 +65,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!signalled) {
     const where = server.listeningPoints.map((lp) => `${lp.transport}:${lp.address.includes(':') ? `[${lp.address}]` : lp.address}:${lp.port}`).join(' ');
-    process.stdout.write(`Herald listening on ${where} (domains: ${config.domains.join(', ')}; auth ${config.auth.enabled ? 'on' : 'off'})\n`);
+    const api = server.apiPort !== undefined ? `; api http://${config.api.listen.address.includes(':') ? `[${config.api.listen.address}]` : config.api.listen.address}:${server.apiPort}` : '';
+    process.stdout.write(`Herald listening on ${where} (domains: ${config.domains.join(', ')}; auth ${config.auth.enabled ? 'on' : 'off'}${api})\n`);
   }
   await stopRequested;
   logger.info({ signal: signalled }, 'shutting down');

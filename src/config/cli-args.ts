@@ -1,14 +1,16 @@
 /**
- * The command line: `herald [serve] [options]`. Options take their value as the next argument or
- * after `=` (`--listen=udp:[::1]:5060`). Lists given here (`--listen`, `--domain`, `--dns`) REPLACE
- * the configured lists entirely. Problems throw ConfigError keyed by the option (`--listen`).
+ * The command line: `herald [serve] [options]`, or `herald rules ...` (a client of a running
+ * server's management API: everything after `rules` goes, unparsed, to src/cli). Options take
+ * their value as the next argument or after `=` (`--listen=udp:[::1]:5060`). Lists given here
+ * (`--listen`, `--domain`, `--dns`) REPLACE the configured lists entirely. Problems throw
+ * ConfigError keyed by the option (`--listen`).
  */
 import { ConfigError } from './config-error.js';
 import { parseDnsServer, parseDomain, parseListenSpec } from './host-syntax.js';
 import type { Parsed } from './host-syntax.js';
 import { didYouMean } from './suggest.js';
-import type { CliArgs, CliOverrides, ListenPoint, LogLevel } from './types.js';
-import { isValidNodeId, LOG_LEVELS } from './validate-config.js';
+import type { ApiListen, CliArgs, CliOverrides, ListenPoint, LogLevel } from './types.js';
+import { isValidNodeId, LOG_LEVELS, parseApiListen } from './validate-config.js';
 
 interface OptionSpec {
   readonly name: string;
@@ -28,6 +30,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: '--log-pretty', help: 'human-readable logs even when stdout is not a terminal' },
   { name: '--dns', value: 'HOST:PORT', repeatable: true, help: 'DNS server for RFC 3263 lookups (repeatable; IPv6 as [::1]:53); default: the system resolvers' },
   { name: '--node-id', value: 'ID', help: 'name of this node when several share state (letters, digits, ".", "_", "-")' },
+  { name: '--api-listen', value: 'HOST:PORT|off', help: 'where the management HTTP API listens (default 127.0.0.1:8080; IPv6 as [::1]:8080), or off' },
   { name: '--help', help: 'print this help and exit (also -h)' },
   { name: '--version', help: 'print the version and exit' },
 ];
@@ -43,10 +46,16 @@ export function usageText(): string {
   });
   return [
     'Usage: herald [serve] [options]',
+    '       herald rules USER ACTION|list|remove [WATCHER] [options]   (herald rules --help)',
     '',
     'Herald: a SIP presence and instant-messaging server (registrar, proxy, presence, MESSAGE).',
     '',
-    'Options:',
+    'Commands:',
+    '  serve   run the server (the default)',
+    '  rules   manage who sees a user\'s presence, through a running server\'s management API:',
+    '          herald rules alice allow sip:bob@localhost --user-password alice-password',
+    '',
+    'Options (serve):',
     ...lines,
     '',
     'Environment (between the config file and the command line in precedence):',
@@ -54,6 +63,7 @@ export function usageText(): string {
     '  HERALD_DATA_DIR   like --data-dir',
     '  HERALD_AUTH       on or off, like --auth',
     '  HERALD_LOG_LEVEL  like --log-level',
+    '  HERALD_ADMIN_TOKEN  api.adminToken: a Bearer token (16+ characters) that manages every user\'s rules',
     '',
     'Precedence: built-in defaults < config file < environment < command line.',
     '',
@@ -77,6 +87,8 @@ function take<T>(option: string, parsed: Parsed<T>): T {
  * over everything else, then `--version`, so `herald --bogus --help` still prints help.
  */
 export function parseCliArgs(argv: readonly string[]): CliArgs {
+  // `herald rules --help` is the rules command's help, not the server's.
+  if (argv[0] === 'rules') return { command: 'rules', overrides: {}, commandArgs: argv.slice(1) };
   if (argv.includes('--help') || argv.includes('-h')) return { command: 'help', overrides: {} };
   if (argv.includes('--version')) return { command: 'version', overrides: {} };
 
@@ -89,13 +101,15 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   let logLevel: LogLevel | undefined;
   let logPretty: boolean | undefined;
   let nodeId: string | undefined;
+  let apiEnabled: boolean | undefined;
+  let apiListen: ApiListen | undefined;
   const seen = new Set<string>();
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('-')) {
       if (i === 0 && arg === 'serve') continue;
-      fail(arg, `unexpected argument${i === 0 ? ' (the only command is "serve")' : ''}; see --help`);
+      fail(arg, `unexpected argument${i === 0 ? ' (the commands are "serve" and "rules")' : ''}; see --help`);
     }
     const eq = arg.indexOf('=');
     const name = arg.startsWith('--') && eq !== -1 ? arg.slice(0, eq) : arg;
@@ -156,6 +170,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         if (!isValidNodeId(value)) fail(name, `expected 1..64 letters, digits, ".", "_" or "-" (got "${value}")`);
         nodeId = value;
         break;
+      case '--api-listen':
+        if (value.trim().toLowerCase() === 'off') apiEnabled = false;
+        else apiListen = take(name, parseApiListen(value.trim()));
+        break;
       default:
         fail(name, 'option is known but not handled (a bug)');
     }
@@ -170,6 +188,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     ...(logLevel !== undefined ? { logLevel } : {}),
     ...(logPretty !== undefined ? { logPretty } : {}),
     ...(nodeId !== undefined ? { nodeId } : {}),
+    ...(apiEnabled !== undefined ? { apiEnabled } : {}),
+    ...(apiListen !== undefined ? { apiListen } : {}),
   };
   return { command: 'serve', ...(configFile !== undefined ? { configFile } : {}), overrides };
 }

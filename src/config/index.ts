@@ -3,6 +3,8 @@
  * one deep-frozen, typed Config. Imports nothing internal (ARCHITECTURE.md §1).
  */
 export type {
+  ApiConfig,
+  ApiListen,
   AuthConfig,
   CliArgs,
   CliOverrides,

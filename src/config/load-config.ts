@@ -9,6 +9,7 @@
  *   HERALD_DATA_DIR   `dataDir`
  *   HERALD_AUTH       `on` or `off`; `auth.enabled`
  *   HERALD_LOG_LEVEL  `log.level`
+ *   HERALD_ADMIN_TOKEN  `api.adminToken` (a secret: better here than in a file others can read)
  *
  * Lists from the environment or the command line REPLACE the configured list. When `--domain`
  * replaces the domains, users of the domains left out are dropped (reported through `warn`), not
@@ -19,7 +20,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { ConfigError } from './config-error.js';
 import { defaultConfig } from './defaults.js';
-import { parseListenSpec } from './host-syntax.js';
+import { formatHostPort, parseListenSpec } from './host-syntax.js';
 import { parseConfigText } from './parse-config-text.js';
 import type { ConfigFormat } from './parse-config-text.js';
 import { didYouMean } from './suggest.js';
@@ -37,7 +38,7 @@ export interface LoadConfigOptions {
 }
 
 /** The environment variables loadConfig reads. */
-export const CONFIG_ENV_VARS = ['HERALD_LISTEN', 'HERALD_DATA_DIR', 'HERALD_AUTH', 'HERALD_LOG_LEVEL'] as const;
+export const CONFIG_ENV_VARS = ['HERALD_LISTEN', 'HERALD_DATA_DIR', 'HERALD_AUTH', 'HERALD_LOG_LEVEL', 'HERALD_ADMIN_TOKEN'] as const;
 
 function formatOf(file: string): ConfigFormat {
   const ext = extname(file).toLowerCase();
@@ -99,6 +100,8 @@ function environmentLayer(env: NodeJS.ProcessEnv): Record<string, unknown> {
     }
     layer['log'] = { level: lower };
   }
+  const adminToken = envValue(env, 'HERALD_ADMIN_TOKEN');
+  if (adminToken !== undefined) layer['api'] = { adminToken };
   return layer;
 }
 
@@ -114,6 +117,12 @@ function commandLineLayer(o: CliOverrides): Record<string, unknown> {
   }
   if (o.dnsServers !== undefined) layer['dns'] = { servers: o.dnsServers };
   if (o.nodeId !== undefined) layer['nodeId'] = o.nodeId;
+  if (o.apiEnabled !== undefined || o.apiListen !== undefined) {
+    layer['api'] = {
+      ...(o.apiEnabled !== undefined ? { enabled: o.apiEnabled } : {}),
+      ...(o.apiListen !== undefined ? { listen: formatHostPort(o.apiListen.address, o.apiListen.port) } : {}),
+    };
+  }
   return layer;
 }
 
@@ -134,6 +143,9 @@ function advise(config: Config, warn: (message: string) => void): void {
     warn(
       `demo users with well-known passwords (${demo.map((u) => `${u.user}@${u.domain}`).join(', ')}) are enabled while listening beyond loopback (${exposed.map((l) => `${l.transport}:${l.address}`).join(', ')}); replace them before others can reach this server`,
     );
+  }
+  if (config.api.enabled && !config.auth.enabled && !isLoopback(config.api.listen.address)) {
+    warn(`the management API listens beyond loopback (${formatHostPort(config.api.listen.address, config.api.listen.port)}) in lab mode (auth off): anyone who reaches it can change every user's presence rules`);
   }
 }
 

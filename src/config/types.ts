@@ -72,6 +72,25 @@ export interface PresenceConfig {
   readonly maxWatchersPerPresentity: number;
 }
 
+/** Where the management API (HTTP) listens: an IP literal (IPv6 without brackets) or a host name. */
+export interface ApiListen {
+  readonly address: string;
+  /** 0..65535; 0 asks the OS for an ephemeral port (tests). */
+  readonly port: number;
+}
+
+/** The management HTTP JSON API (presence rules: `/api/users/{user}/presence-rules`). */
+export interface ApiConfig {
+  readonly enabled: boolean;
+  /** From `HOST:PORT` in the file (`127.0.0.1:8080`, `[::1]:8080`). */
+  readonly listen: ApiListen;
+  /**
+   * `Authorization: Bearer <adminToken>` manages every user's rules; unset = only users themselves
+   * (HTTP Digest with their SIP credentials). At least 16 characters of the RFC 6750 b64token set.
+   */
+  readonly adminToken?: string;
+}
+
 export interface RoutingConfig {
   readonly recordRoute: boolean;
 }
@@ -115,6 +134,7 @@ export interface Config {
   readonly registrar: RegistrarConfig;
   readonly routing: RoutingConfig;
   readonly presence: PresenceConfig;
+  readonly api: ApiConfig;
   readonly transport: TransportConfig;
   readonly timers: TimersConfig;
   readonly log: LogConfig;
@@ -133,10 +153,15 @@ export interface CliOverrides {
   readonly logPretty?: boolean;
   readonly dnsServers?: readonly string[];
   readonly nodeId?: string;
+  readonly apiEnabled?: boolean;
+  readonly apiListen?: ApiListen;
 }
 
 export interface CliArgs {
-  readonly command: 'serve' | 'help' | 'version';
+  /** `rules`: a client of a running server's management API (src/cli), not the server. */
+  readonly command: 'serve' | 'help' | 'version' | 'rules';
   readonly configFile?: string;
   readonly overrides: CliOverrides;
+  /** With `rules`: the arguments after the command word, for the command's own parser. */
+  readonly commandArgs?: readonly string[];
 }

@@ -18,10 +18,12 @@ import { ConfigError } from './config-error.js';
 import type { ConfigIssue } from './config-error.js';
 import { defaultConfig } from './defaults.js';
 import { deepFreeze } from './deep-freeze.js';
-import { parseDnsServer, parseDomain, parseIpOrCidr, parseListenAddress, parseListenSpec } from './host-syntax.js';
+import { parseDnsServer, parseDomain, parseIpOrCidr, parseListenAddress, parseListenSpec, splitHostPort } from './host-syntax.js';
 import type { Parsed } from './host-syntax.js';
 import { didYouMean } from './suggest.js';
 import type {
+  ApiConfig,
+  ApiListen,
   AuthConfig,
   Config,
   DigestAlgorithm,
@@ -58,9 +60,13 @@ const MAX_DELTA_SECONDS = 4_294_967_295;
 /** RFC 3261 §19.1.2: "The default is 5060 for sip: using UDP, TCP, or SCTP." */
 const SIP_DEFAULT_PORT = 5060;
 
-const ROOT_KEYS = ['listen', 'domains', 'dataDir', 'auth', 'users', 'registrar', 'routing', 'presence', 'transport', 'timers', 'log', 'dns', 'nodeId'] as const;
+const ROOT_KEYS = ['listen', 'domains', 'dataDir', 'auth', 'users', 'registrar', 'routing', 'presence', 'api', 'transport', 'timers', 'log', 'dns', 'nodeId'] as const;
 const PRESENCE_KEYS = ['fromRegistration', 'sameDomain', 'otherDomains', 'minExpires', 'defaultExpires', 'maxExpires', 'maxDocumentBytes', 'maxSubscriptionsPerWatcher', 'maxSubscriptions', 'maxWatchersPerPresentity'] as const;
 const PRESENCE_ACTIONS: readonly PresenceAction[] = ['allow', 'block', 'polite-block', 'confirm'];
+const API_KEYS = ['enabled', 'listen', 'adminToken'] as const;
+/** Shortest admin token accepted: a guessable token would hand every user's rules to anyone. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+const MAX_ADMIN_TOKEN_LENGTH = 1024;
 const AUTH_KEYS = ['enabled', 'realm', 'algorithms', 'nonceTtlSeconds', 'trustedPeers'] as const;
 const USER_KEYS = ['user', 'domain', 'password', 'ha1', 'ha1Sha256'] as const;
 const LISTEN_KEYS = ['transport', 'address', 'port'] as const;
@@ -383,6 +389,59 @@ function readPresence(r: LayerReader, raw: unknown, base: PresenceConfig): Prese
   return value;
 }
 
+/** `HOST:PORT` (IPv6 as `[::1]:8080`) where the management API listens; the port is required. */
+export function parseApiListen(raw: string): Parsed<ApiListen> {
+  const split = splitHostPort(raw);
+  if (!split.ok) return { ok: false, problem: `expected HOST:PORT; ${split.problem}` };
+  if (split.value.port === undefined) {
+    const hint = raw.includes(':') ? '; an IPv6 address with a port must be bracketed, like [::1]:8080' : '';
+    return { ok: false, problem: `expected HOST:PORT; the port is missing (got "${raw}")${hint}` };
+  }
+  const address = parseListenAddress(split.value.host);
+  if (!address.ok) return { ok: false, problem: `expected HOST:PORT; ${address.problem}` };
+  return { ok: true, value: { address: address.value, port: split.value.port } };
+}
+
+/**
+ * An admin token: RFC 6750 §2.1 `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" )
+ * *"="`, so it travels in `Authorization: Bearer` as is. The problem never quotes the token (a secret).
+ */
+export function adminTokenProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return `must be a string (got ${describeValue(value)})`;
+  const n = value.length;
+  if (n < MIN_ADMIN_TOKEN_LENGTH || n > MAX_ADMIN_TOKEN_LENGTH) {
+    return `must be ${MIN_ADMIN_TOKEN_LENGTH}..${MAX_ADMIN_TOKEN_LENGTH} characters (got ${n})`;
+  }
+  let end = n;
+  while (end > 0 && value.charCodeAt(end - 1) === 0x3d) end--; // trailing "="
+  for (let i = 0; i < end; i++) {
+    const c = value.charCodeAt(i);
+    const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+      || c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e || c === 0x2b || c === 0x2f;
+    if (!ok) return 'must use only letters, digits and - . _ ~ + / (with trailing "=" allowed)';
+  }
+  return end === 0 ? 'must not be only "=" characters' : undefined;
+}
+
+function readApi(r: LayerReader, raw: unknown, base: ApiConfig): ApiConfig {
+  const obj = r.mapping(raw, 'api', API_KEYS);
+  if (obj === undefined) return base;
+  let listen = base.listen;
+  if (has(obj, 'listen')) listen = r.parsedString(obj['listen'], 'api.listen', parseApiListen) ?? base.listen;
+  let adminToken = base.adminToken;
+  if (Object.prototype.hasOwnProperty.call(obj, 'adminToken')) {
+    const value = obj['adminToken'];
+    if (value === null) adminToken = undefined;
+    else if (value !== undefined) {
+      const problem = adminTokenProblem(value);
+      if (problem === undefined) adminToken = value as string;
+      else r.add('api.adminToken', problem);
+    }
+  }
+  const api: ApiConfig = { enabled: r.boolean(obj, 'enabled', 'api', base.enabled), listen };
+  return adminToken === undefined ? api : { ...api, adminToken };
+}
+
 function readTransport(r: LayerReader, raw: unknown, base: TransportConfig): TransportConfig {
   const obj = r.mapping(raw, 'transport', TRANSPORT_KEYS);
   if (obj === undefined) return base;
@@ -489,6 +548,7 @@ export function validateConfig(input: unknown, base: Config = defaultConfig(), o
     registrar: readRegistrar(r, root['registrar'], base.registrar),
     routing: readRouting(r, root['routing'], base.routing),
     presence: readPresence(r, root['presence'], base.presence),
+    api: readApi(r, root['api'], base.api),
     transport: readTransport(r, root['transport'], base.transport),
     timers: readTimers(r, root['timers'], base.timers),
     log: readLog(r, root['log'], base.log),

@@ -8,9 +8,13 @@ import type { Config } from '../config/index.js';
 import { DigestAuthenticator, RequestGuard, StaticCredentialSource } from '../auth/index.js';
 import { ConfiguredUsers, LocalDomains, LocationService, Registrar } from '../registrar/index.js';
 import { Router } from '../routing/index.js';
+import { EventPackageRegistry, PublicationService, SubscriptionService } from '../events/index.js';
+import { PresenceAuthorizer, PresencePackage } from '../events/packages/presence/index.js';
+import { WatcherInfoPackage } from '../events/packages/presence-winfo/index.js';
 import { EmbeddedStack } from '../stack/embedded/index.js';
 import type { ListeningPoint, SipStack } from '../stack/index.js';
 import { openStorage, type Storage } from '../storage/index.js';
+import { ManagementApi } from '../api/index.js';
 
 export interface HeraldServerOptions {
   config: Config;
@@ -30,6 +34,9 @@ export class HeraldServer {
   #storage: Storage | undefined;
   #stack: EmbeddedStack | undefined;
   #location: LocationService | undefined;
+  #subscriptions: SubscriptionService | undefined;
+  #api: ManagementApi | undefined;
+  #publications: PublicationService | undefined;
   #domains: LocalDomains | undefined;
   #started = false;
 
@@ -44,6 +51,11 @@ export class HeraldServer {
     return this.#stack?.listeningPoints ?? [];
   }
 
+  /** The management API's port (after start; undefined when disabled). */
+  get apiPort(): number | undefined {
+    return this.#api?.port;
+  }
+
   /** Open stream connections. */
   get connectionCount(): number {
     return this.#stack?.connectionCount ?? 0;
@@ -55,6 +67,19 @@ export class HeraldServer {
 
   get location(): LocationService | undefined {
     return this.#location;
+  }
+
+  /** The store in use (tests and the management API read and write through it). */
+  get storage(): Storage | undefined {
+    return this.#storage;
+  }
+
+  get subscriptions(): SubscriptionService | undefined {
+    return this.#subscriptions;
+  }
+
+  get publications(): PublicationService | undefined {
+    return this.#publications;
   }
 
   get domains(): LocalDomains | undefined {
@@ -107,6 +132,48 @@ export class HeraldServer {
     const location = new LocationService({ store: storage.bindings, clock: this.#clock, logger: log });
     this.#location = location;
     const registrar = new Registrar({ store: storage.bindings, domains, guard, users, clock: this.#clock, logger: log, limits: c.registrar });
+
+    // Presence: the event framework with the presence and presence.winfo packages.
+    const p = c.presence;
+    const expires = { min: p.minExpires, default: p.defaultExpires, max: p.maxExpires };
+    const publications = new PublicationService({ store: storage.publications, clock: this.#clock, logger: log, maxBodyBytes: p.maxDocumentBytes });
+    const authorizer = new PresenceAuthorizer(storage.presenceRules, { sameDomain: p.sameDomain, otherDomains: p.otherDomains, content: 'full' });
+    const presence = new PresencePackage({
+      publications: (resource) => publications.list('presence', resource),
+      bindings: p.fromRegistration ? (resource) => location.lookup(resource) : undefined,
+      authorizer,
+      // Lab mode: "its default rules let every watcher, of any domain, see presence at once".
+      openToAll: !c.auth.enabled,
+      expires,
+      maxDocumentBytes: p.maxDocumentBytes,
+    });
+    const packages = new EventPackageRegistry()
+      .register(presence)
+      .register(new WatcherInfoPackage({ subscriptions: (event, resource) => storage.subscriptions.listByResource(event, resource, this.#clock.now()), expires }));
+    const subscriptions = new SubscriptionService({
+      stack,
+      store: storage.subscriptions,
+      packages,
+      clock: this.#clock,
+      logger: log,
+      limits: { maxPerWatcher: p.maxSubscriptionsPerWatcher, maxTotal: p.maxSubscriptions, maxPerResource: p.maxWatchersPerPresentity },
+    });
+    this.#subscriptions = subscriptions;
+    this.#publications = publications;
+    const presenceChanged = (resource: string): void => {
+      presence.invalidate(resource);
+      void subscriptions.resourceChanged('presence', resource).catch((err: unknown) => log.error({ err, resource }, 'presence notification failed'));
+    };
+    publications.onChange((change) => {
+      // A pure refresh leaves the composed state as it was: no NOTIFY.
+      if (change.event === 'presence' && change.why !== 'refreshed') presenceChanged(change.resource);
+    });
+    if (p.fromRegistration) {
+      registrar.onBindingsChanged(presenceChanged);
+      location.onBindingsRemoved((bindings) => {
+        for (const aor of new Set(bindings.map((b) => b.aor))) presenceChanged(aor);
+      });
+    }
     const router = new Router({
       stack,
       registrar,
@@ -116,7 +183,8 @@ export class HeraldServer {
       users,
       logger: log,
       recordRoute: c.routing.recordRoute,
-      capabilities: { allowEvents: [], supported: ['path', 'outbound'] },
+      capabilities: { allowEvents: packages.allowEvents, supported: ['path', 'outbound'] },
+      events: { packages, subscriptions, publications },
     });
     try {
       await stack.start(router);
@@ -128,6 +196,31 @@ export class HeraldServer {
     // sip:alice@127.0.0.1:5060 is local).
     for (const lp of stack.listeningPoints) domains.addAlias(lp.address, lp.port);
     location.start();
+    publications.start();
+    subscriptions.start();
+    if (c.api.enabled) {
+      const api = new ManagementApi({
+        listen: c.api.listen,
+        logger: log,
+        rules: storage.presenceRules,
+        // A rule change re-decides the affected watchers at once (pending -> active, rejected...).
+        onRulesChanged: (owner) => subscriptions.rulesChanged(owner),
+        users,
+        domains,
+        authenticator,
+        clock: this.#clock,
+        ...(c.api.adminToken ? { adminToken: c.api.adminToken } : {}),
+        ...(c.auth.realm ? { realm: c.auth.realm } : {}),
+      });
+      try {
+        await api.start();
+      } catch (err) {
+        await stack.stop();
+        if (!this.#providedStorage) await storage.close();
+        throw err;
+      }
+      this.#api = api;
+    }
     log.info({ domains: domains.domains, auth: c.auth.enabled ? 'on' : 'off (lab mode)', dataDir: c.dataDir }, 'Herald started');
   }
 
@@ -135,7 +228,10 @@ export class HeraldServer {
   async stop(): Promise<void> {
     if (!this.#started) return;
     this.#started = false;
+    await this.#api?.stop();
     await this.#location?.stop();
+    await this.#publications?.stop();
+    await this.#subscriptions?.stop();
     await this.#stack?.stop();
     if (!this.#providedStorage) await this.#storage?.close();
     this.#log.info('Herald stopped');

@@ -22,7 +22,7 @@ export const HERALD_MAIN = join(PROJECT_ROOT, 'dist', 'main.js');
 export const BUILD_TIMEOUT_MS = 120_000;
 
 /** Environment variables the CLI reads; removed from the inherited environment so tests see defaults. */
-const HERALD_ENV_VARS = ['HERALD_LISTEN', 'HERALD_DATA_DIR', 'HERALD_AUTH', 'HERALD_LOG_LEVEL'];
+const HERALD_ENV_VARS = ['HERALD_LISTEN', 'HERALD_DATA_DIR', 'HERALD_AUTH', 'HERALD_LOG_LEVEL', 'HERALD_ADMIN_TOKEN', 'HERALD_USER_PASSWORD', 'HERALD_API_URL'];
 
 // ---- build ---------------------------------------------------------------------------------
 
@@ -385,7 +385,10 @@ export function spawnHerald(args: readonly string[], options: HeraldProcessOptio
  * promise rejects with its output.
  */
 export async function startHerald(args: readonly string[], options: StartHeraldOptions = {}): Promise<HeraldProcess> {
-  const herald = spawnHerald(args, options);
+  // Several servers run at once in tests: the management API takes an ephemeral port unless the
+  // test chose one (its default, 8080, would clash).
+  const withApi = args.includes('--api-listen') ? args : [...args, '--api-listen', '127.0.0.1:0'];
+  const herald = spawnHerald(withApi, options);
   try {
     await herald.waitForListening(options.timeoutMs ?? 20_000);
   } catch (err) {

@@ -156,14 +156,14 @@ export function headerOf(message: string, name: string): string | undefined {
 
 let counter = 0;
 /** A REGISTER (or other request) text with fresh branch and Call-ID. */
-export function request(method: string, ruri: string, o: { from?: string; to?: string; callId?: string; cseq?: number; via?: string; headers?: string[]; body?: string } = {}): string {
+export function request(method: string, ruri: string, o: { from?: string; to?: string; toTag?: string; callId?: string; cseq?: number; via?: string; headers?: string[]; body?: string } = {}): string {
   counter++;
   const body = o.body ?? '';
   return [
     `${method} ${ruri} SIP/2.0`,
     o.via ?? `Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-raw-${Date.now()}-${counter};rport`,
     `From: <${o.from ?? 'sip:alice@localhost'}>;tag=raw${counter}`,
-    `To: <${o.to ?? o.from ?? 'sip:alice@localhost'}>`,
+    `To: <${o.to ?? o.from ?? 'sip:alice@localhost'}>${o.toTag ? `;tag=${o.toTag}` : ''}`,
     `Call-ID: ${o.callId ?? `raw-${Date.now()}-${counter}@test`}`,
     `CSeq: ${o.cseq ?? 1} ${method}`,
     'Max-Forwards: 70',

@@ -47,6 +47,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
     auth: { enabled: o.auth ?? true },
     users: USERS,
     log: { level: o.logLevel ?? process.env.HERALD_TEST_LOG ?? 'silent', pretty: false },
+    api: { enabled: true, listen: `${host.includes(':') ? `[${host}]` : host}:0` },
     ...o.config,
   });
   const logger = pino({ level: config.log.level });

@@ -249,7 +249,7 @@ describe('serving', () => {
     await new Promise<void>((resolve) => blocker.bind(0, '127.0.0.1', resolve));
     try {
       const port = blocker.address().port;
-      const h = spawnHerald(['--listen', `udp:127.0.0.1:${port}`, '--data-dir', await tempDir(), '--auth', 'off']);
+      const h = spawnHerald(['--listen', `udp:127.0.0.1:${port}`, '--data-dir', await tempDir(), '--auth', 'off', '--api-listen', 'off']);
       processes.add(h);
       const exit = await h.waitForExit(STOP_TIMEOUT_MS);
       expect(exit.code).toBe(1);

@@ -1,0 +1,1 @@
+export { WatcherInfoPackage, WATCHERINFO, type WatcherInfoPackageOptions } from './watcherinfo-package.js';
