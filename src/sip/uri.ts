@@ -28,13 +28,12 @@
 import { SipError } from './errors.js';
 import type { OtherUri, Params, SipUri, TelUri, Uri } from './types.js';
 import {
-  COLON, HEADER_CHARS, HOST_CHARS, LBRACKET, PARAM_CHARS, PASSWORD_CHARS, PERCENT, RBRACKET,
+  COLON, HEADER_CHARS, HOST_CHARS, LBRACKET, PARAM_CHARS, PASSWORD_CHARS, PERCENT,
   SEMI, USER_CHARS,
 } from './syntax.js';
 import { canonicalName } from './headers/names.js';
 
 const QUESTION = 0x3f;
-const AT = 0x40;
 const AMP = 0x26;
 const EQ = 0x3d;
 const HASH = 0x23;

@@ -13,6 +13,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { Binding, BindingChange, BindingStore } from '../port.js';
 import { SipError } from '../../sip/errors.js';
 import { storageClosedError, toStorageError } from '../errors.js';
+import { sqliteCall } from './sqlite-call.js';
 
 /** A row of `bindings` as better-sqlite3 returns it. */
 interface BindingRow {
@@ -81,12 +82,9 @@ export class SqliteBindingStore implements BindingStore {
   }
 
   async list(aor: string, now: number): Promise<Binding[]> {
-    this.#assertOpen('list');
-    try {
+    return sqliteCall(this.#db, 'list', () => {
       return this.#list.all(aor, now).map(fromRow);
-    } catch (err) {
-      throw toStorageError(err, 'list');
-    }
+    });
   }
 
   async apply(aor: string, change: BindingChange): Promise<void> {
@@ -106,41 +104,29 @@ export class SqliteBindingStore implements BindingStore {
   }
 
   async clear(aor: string): Promise<void> {
-    this.#assertOpen('clear');
-    try {
+    return sqliteCall(this.#db, 'clear', () => {
       this.#clear.run(aor);
-    } catch (err) {
-      throw toStorageError(err, 'clear');
-    }
+    });
   }
 
   async sweep(now: number): Promise<Binding[]> {
-    this.#assertOpen('sweep');
-    try {
+    return sqliteCall(this.#db, 'sweep', () => {
       return this.#sweep.all(now).map(fromRow);
-    } catch (err) {
-      throw toStorageError(err, 'sweep');
-    }
+    });
   }
 
   /** Removes every binding on the flow, expired or not (an unswept expired row is gone as well). */
   async removeByFlow(flow: string): Promise<Binding[]> {
-    this.#assertOpen('removeByFlow');
-    try {
+    return sqliteCall(this.#db, 'removeByFlow', () => {
       return this.#removeByFlow.all(flow).map(fromRow);
-    } catch (err) {
-      throw toStorageError(err, 'removeByFlow');
-    }
+    });
   }
 
   async count(now: number): Promise<number> {
-    this.#assertOpen('count');
-    try {
+    return sqliteCall(this.#db, 'count', () => {
       const n = this.#count.get(now);
       return n ?? 0;
-    } catch (err) {
-      throw toStorageError(err, 'count');
-    }
+    });
   }
 
   #assertOpen(operation: string): void {

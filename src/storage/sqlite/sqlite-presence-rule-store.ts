@@ -10,7 +10,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { PresenceRule, PresenceRuleStore } from '../port.js';
 import { SipError } from '../../sip/errors.js';
-import { storageClosedError, toStorageError } from '../errors.js';
+import { sqliteCall } from './sqlite-call.js';
 
 /** A row of `presence_rules` as better-sqlite3 returns it. */
 interface PresenceRuleRow {
@@ -45,27 +45,20 @@ export class SqlitePresenceRuleStore implements PresenceRuleStore {
   }
 
   async list(owner: string): Promise<PresenceRule[]> {
-    this.#assertOpen('list');
-    try {
+    return sqliteCall(this.#db, 'list', () => {
       return this.#list.all(owner).map(fromRow);
-    } catch (err) {
-      throw toStorageError(err, 'list');
-    }
+    });
   }
 
   async get(owner: string, watcher: string): Promise<PresenceRule | undefined> {
-    this.#assertOpen('get');
-    try {
+    return sqliteCall(this.#db, 'get', () => {
       const row = this.#get.get(owner, watcher);
       return row === undefined ? undefined : fromRow(row);
-    } catch (err) {
-      throw toStorageError(err, 'get');
-    }
+    });
   }
 
   async put(rule: PresenceRule): Promise<void> {
-    this.#assertOpen('put');
-    try {
+    return sqliteCall(this.#db, 'put', () => {
       this.#upsert.run({
         owner: rule.owner,
         watcher: rule.watcher,
@@ -73,22 +66,13 @@ export class SqlitePresenceRuleStore implements PresenceRuleStore {
         content: rule.content,
         updated_at: rule.updatedAt,
       });
-    } catch (err) {
-      throw toStorageError(err, 'put');
-    }
+    });
   }
 
   async remove(owner: string, watcher: string): Promise<void> {
-    this.#assertOpen('remove');
-    try {
+    return sqliteCall(this.#db, 'remove', () => {
       this.#remove.run(owner, watcher);
-    } catch (err) {
-      throw toStorageError(err, 'remove');
-    }
-  }
-
-  #assertOpen(operation: string): void {
-    if (!this.#db.open) throw storageClosedError(operation);
+    });
   }
 }
 

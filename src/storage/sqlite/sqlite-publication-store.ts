@@ -16,7 +16,7 @@
  */
 import type { Database, Statement } from 'better-sqlite3';
 import type { PublicationRecord, PublicationStore } from '../port.js';
-import { storageClosedError, toStorageError } from '../errors.js';
+import { sqliteCall } from './sqlite-call.js';
 
 /** A row of `publications` as better-sqlite3 returns it. */
 interface PublicationRow {
@@ -77,54 +77,35 @@ export class SqlitePublicationStore implements PublicationStore {
   }
 
   async get(event: string, resource: string, etag: string, now: number): Promise<PublicationRecord | undefined> {
-    this.#assertOpen('get');
-    try {
+    return sqliteCall(this.#db, 'get', () => {
       const row = this.#get.get(event, resource, etag, now);
       return row === undefined ? undefined : fromRow(row);
-    } catch (err) {
-      throw toStorageError(err, 'get');
-    }
+    });
   }
 
   /** `replaces` names an entity-tag of the same (event, resource); another resource's is never touched. */
   async put(record: PublicationRecord, replaces?: string): Promise<void> {
-    this.#assertOpen('put');
-    try {
+    return sqliteCall(this.#db, 'put', () => {
       this.#putTransaction(toRow(record), replaces);
-    } catch (err) {
-      throw toStorageError(err, 'put');
-    }
+    });
   }
 
   async remove(event: string, resource: string, etag: string): Promise<void> {
-    this.#assertOpen('remove');
-    try {
+    return sqliteCall(this.#db, 'remove', () => {
       this.#remove.run(event, resource, etag);
-    } catch (err) {
-      throw toStorageError(err, 'remove');
-    }
+    });
   }
 
   async list(event: string, resource: string, now: number): Promise<PublicationRecord[]> {
-    this.#assertOpen('list');
-    try {
+    return sqliteCall(this.#db, 'list', () => {
       return this.#list.all(event, resource, now).map(fromRow);
-    } catch (err) {
-      throw toStorageError(err, 'list');
-    }
+    });
   }
 
   async sweep(now: number): Promise<PublicationRecord[]> {
-    this.#assertOpen('sweep');
-    try {
+    return sqliteCall(this.#db, 'sweep', () => {
       return this.#sweep.all(now).map(fromRow);
-    } catch (err) {
-      throw toStorageError(err, 'sweep');
-    }
-  }
-
-  #assertOpen(operation: string): void {
-    if (!this.#db.open) throw storageClosedError(operation);
+    });
   }
 }
 

@@ -14,7 +14,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { SubscriptionRecord, SubscriptionStore } from '../port.js';
 import { SipError } from '../../sip/errors.js';
-import { storageClosedError, toStorageError } from '../errors.js';
+import { sqliteCall } from './sqlite-call.js';
 
 /** A row of `subscriptions` as better-sqlite3 returns it. */
 interface SubscriptionRow {
@@ -102,81 +102,53 @@ export class SqliteSubscriptionStore implements SubscriptionStore {
   }
 
   async get(id: string): Promise<SubscriptionRecord | undefined> {
-    this.#assertOpen('get');
-    try {
+    return sqliteCall(this.#db, 'get', () => {
       const row = this.#get.get(id);
       return row === undefined ? undefined : fromRow(row);
-    } catch (err) {
-      throw toStorageError(err, 'get');
-    }
+    });
   }
 
   async put(record: SubscriptionRecord): Promise<void> {
-    this.#assertOpen('put');
-    try {
+    return sqliteCall(this.#db, 'put', () => {
       this.#upsert.run(toRow(record));
-    } catch (err) {
-      throw toStorageError(err, 'put');
-    }
+    });
   }
 
   async remove(id: string): Promise<void> {
-    this.#assertOpen('remove');
-    try {
+    return sqliteCall(this.#db, 'remove', () => {
       this.#remove.run(id);
-    } catch (err) {
-      throw toStorageError(err, 'remove');
-    }
+    });
   }
 
   async listByResource(event: string, resource: string, now: number): Promise<SubscriptionRecord[]> {
-    this.#assertOpen('listByResource');
-    try {
+    return sqliteCall(this.#db, 'listByResource', () => {
       return this.#listByResource.all(event, resource, now).map(fromRow);
-    } catch (err) {
-      throw toStorageError(err, 'listByResource');
-    }
+    });
   }
 
   async listByWatcher(watcher: string, now: number): Promise<SubscriptionRecord[]> {
-    this.#assertOpen('listByWatcher');
-    try {
+    return sqliteCall(this.#db, 'listByWatcher', () => {
       return this.#listByWatcher.all(watcher, now).map(fromRow);
-    } catch (err) {
-      throw toStorageError(err, 'listByWatcher');
-    }
+    });
   }
 
   async listByFlow(flow: string, now: number): Promise<SubscriptionRecord[]> {
-    this.#assertOpen('listByFlow');
-    try {
+    return sqliteCall(this.#db, 'listByFlow', () => {
       return this.#listByFlow.all(flow, now).map(fromRow);
-    } catch (err) {
-      throw toStorageError(err, 'listByFlow');
-    }
+    });
   }
 
   async count(now: number): Promise<number> {
-    this.#assertOpen('count');
-    try {
+    return sqliteCall(this.#db, 'count', () => {
       const n = this.#count.get(now);
       return n ?? 0;
-    } catch (err) {
-      throw toStorageError(err, 'count');
-    }
+    });
   }
 
   async sweep(now: number): Promise<SubscriptionRecord[]> {
-    this.#assertOpen('sweep');
-    try {
+    return sqliteCall(this.#db, 'sweep', () => {
       return this.#sweep.all(now).map(fromRow);
-    } catch (err) {
-      throw toStorageError(err, 'sweep');
-    }
-  }
-
-  #assertOpen(operation: string): void {
-    if (!this.#db.open) throw storageClosedError(operation);
+    });
   }
 }
 

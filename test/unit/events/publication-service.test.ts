@@ -56,10 +56,8 @@ let storage: SqliteStorage;
 let clock: ManualClock;
 let service: PublicationService;
 let changes: PublicationChange[];
-let store: PublicationStore;
 
 function build(s: PublicationStore, extra: { maxBodyBytes?: number } = {}): void {
-  store = s;
   service = new PublicationService({ store: s, clock, logger, sweepIntervalMs: 10_000, ...extra });
   changes = [];
   service.onChange((c) => changes.push(c));
