@@ -157,6 +157,19 @@ export class PublicationService {
     await this.#sweep.stop();
   }
 
+  /**
+   * A stream connection closed: the publications made over it go at once, as if removed
+   * (issue: Presence, item 3 — "a crashed client must not stay online until expiry"). A client
+   * that reconnects publishes again; RFC 3903 leaves the lifetime of state to the ESC's policy.
+   */
+  async flowClosed(flow: string): Promise<void> {
+    const gone = await this.#storeCall('removeByFlow', () => this.#store.removeByFlow(flow));
+    for (const p of gone) {
+      this.#log.info({ event: p.event, resource: p.resource, flow }, 'publication removed with its connection');
+      this.#emit({ event: p.event, resource: p.resource, why: 'removed', etag: p.etag });
+    }
+  }
+
   /** Run one expiry sweep now (tests, shutdown). */
   async sweepNow(): Promise<void> {
     await this.#sweep.runOnce();

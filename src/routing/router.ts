@@ -87,6 +87,7 @@ export class Router implements SipApplication {
   flowClosed(flow: string): void {
     void this.#o.location.flowClosed(flow).catch((err: unknown) => this.#log.error({ err, flow }, 'flow cleanup failed'));
     void this.#o.events?.subscriptions.flowClosed(flow).catch((err: unknown) => this.#log.error({ err, flow }, 'subscription cleanup failed'));
+    void this.#o.events?.publications.flowClosed(flow).catch((err: unknown) => this.#log.error({ err, flow }, 'publication cleanup failed'));
   }
 
   async #route(request: IncomingRequest): Promise<void> {

@@ -168,6 +168,11 @@ export interface PublicationStore {
   remove(event: string, resource: string, etag: string): Promise<void>;
   list(event: string, resource: string, now: number): Promise<PublicationRecord[]>;
   sweep(now: number): Promise<PublicationRecord[]>;
+  /**
+   * Remove and return the publications made over a stream flow that closed: a client that
+   * crashed must not stay online until its publication expires (issue: Presence, item 3).
+   */
+  removeByFlow(flow: string): Promise<PublicationRecord[]>;
 }
 
 /** A presence authorization rule (the principal's decision about a watcher). */

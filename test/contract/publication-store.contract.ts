@@ -317,6 +317,21 @@ export function describePublicationStoreContract(
       });
     });
 
+    describe('removeByFlow', () => {
+      it('removes and returns exactly the publications made over that flow, across resources', async () => {
+        const src = (flow?: string) => ({ transport: 'tcp', address: '127.0.0.1', port: 40000, ...(flow ? { flow } : {}) });
+        const onFlow = [makePublication('f1', ALICE, { source: src('n/tcp/1') }), makePublication('f2', BOB, { source: src('n/tcp/1') })];
+        const others = [makePublication('f3', ALICE, { source: src('n/tcp/2') }), makePublication('f4', ALICE, { source: src() }), makePublication('f5', BOB)];
+        await putAll([...onFlow, ...others]);
+        expect(sorted(await storage.publications.removeByFlow('n/tcp/1'))).toStrictEqual(sorted(onFlow));
+        expect(await storage.publications.removeByFlow('n/tcp/1')).toStrictEqual([]);
+        expect(sorted([
+          ...(await storage.publications.list('presence', ALICE, 0)),
+          ...(await storage.publications.list('presence', BOB, 0)),
+        ])).toStrictEqual(sorted(others));
+      });
+    });
+
     describe('close', () => {
       it('makes every later call reject with STORAGE_FAILURE', async () => {
         await storage.publications.put(makePublication('e1'));

@@ -100,6 +100,20 @@ describe('composition and registration', () => {
     expect(Date.now() - dropped).toBeLessThan(1000);
   });
 
+  it('a publishing client that crashes over TCP shows closed within a second (its publication goes with its connection)', async () => {
+    const alice = await ua('alice', 'TCP');
+    expect(await publish(newPublisher(alice, 'sip:alice@localhost'), pidf('sip:alice@localhost', 'open', { note: 'here' }))).toBe(200);
+    const bob = watch(await ua('bob'), 'sip:alice@localhost');
+    await bob.subscribe();
+    await bob.waitFor((n) => n.body.includes('here'), 'published state');
+    const mark = bob.notifies.length;
+    const dropped = Date.now();
+    (alice.transport as unknown as { destroyConnection(): void }).destroyConnection();
+    await bob.waitFor((n) => !basicOf(n.body).includes('open'), 'closed after the crash', mark, 2000);
+    expect(Date.now() - dropped).toBeLessThan(1000);
+    expect(await ts.server.publications!.list('presence', 'alice@localhost')).toHaveLength(0);
+  });
+
   it('notifies only when the composed state changes (a refresh is silent)', async () => {
     const alice = await ua('alice');
     const pub = newPublisher(alice, 'sip:alice@localhost');

@@ -43,6 +43,7 @@ export class SqlitePublicationStore implements PublicationStore {
   readonly #upsert: Statement<[PublicationRow], void>;
   readonly #remove: Statement<[string, string, string], void>;
   readonly #sweep: Statement<[number], PublicationRow>;
+  readonly #removeByFlow: Statement<[string], PublicationRow>;
   readonly #putTransaction: (row: PublicationRow, replaces: string | undefined) => void;
 
   constructor(db: Database) {
@@ -67,6 +68,9 @@ export class SqlitePublicationStore implements PublicationStore {
     );
     this.#sweep = db.prepare<[number], PublicationRow>(
       `DELETE FROM publications WHERE expires_at <= ? RETURNING ${COLUMNS}`,
+    );
+    this.#removeByFlow = db.prepare<[string], PublicationRow>(
+      `DELETE FROM publications WHERE flow = ? RETURNING ${COLUMNS}`,
     );
     this.#putTransaction = db.transaction((row: PublicationRow, replaces: string | undefined): void => {
       // Removal first: when `replaces` equals the new etag (a caller re-issuing the same tag), the
@@ -100,6 +104,10 @@ export class SqlitePublicationStore implements PublicationStore {
     return sqliteCall(this.#db, 'list', () => {
       return this.#list.all(event, resource, now).map(fromRow);
     });
+  }
+
+  async removeByFlow(flow: string): Promise<PublicationRecord[]> {
+    return sqliteCall(this.#db, 'removeByFlow', () => this.#removeByFlow.all(flow).map(fromRow));
   }
 
   async sweep(now: number): Promise<PublicationRecord[]> {

@@ -506,6 +506,7 @@ function failing(s: PublicationStore, failOn: () => string | undefined): Publica
     remove: async (...a) => { check('remove'); return s.remove(...a); },
     list: async (...a) => { check('list'); return s.list(...a); },
     sweep: async (...a) => { check('sweep'); return s.sweep(...a); },
+    removeByFlow: async (...a) => { check('removeByFlow'); return s.removeByFlow(...a); },
   };
 }
 
@@ -517,6 +518,7 @@ function delegate(s: PublicationStore): PublicationStore {
     remove: (...a) => s.remove(...a),
     list: (...a) => s.list(...a),
     sweep: (...a) => s.sweep(...a),
+    removeByFlow: (...a) => s.removeByFlow(...a),
   };
 }
 
