@@ -2,19 +2,35 @@
  * Sending NOTIFY inside a subscription dialog (RFC 6665 §4.2.2, RFC 3261 §12.2.1.1), with
  * coalescing and a failure policy.
  *
- * - Coalescing: one NOTIFY per subscription in flight; changes that arrive meanwhile mark the
- *   subscription dirty and the next NOTIFY renders the latest state, so a watcher never has
- *   more than the latest state queued (a NOTIFY storm collapses).
- * - Failure policy: 2xx clears the failure count. RFC 6665 §4.2.2: "If the NOTIFY request fails
- *   due to a timeout condition, and the subscription was not reset, the notifier ... MAY remove
- *   the subscription"; 481 (and 404/410/403, any other 4xx) means the subscriber is gone and the
- *   subscription ends at once. A 408, 5xx, timeout or transport error is retried with backoff a
- *   bounded number of times before the subscription ends (one lost NOTIFY must not kill it).
+ * - One NOTIFY per subscription in flight. Changes that arrive meanwhile mark the subscription
+ *   dirty and the next NOTIFY renders the latest state, so a watcher never has more than the
+ *   latest state queued (a NOTIFY storm collapses). A final NOTIFY (`sendFinal`: unsubscribe,
+ *   expiry, rejection) waits for the one in flight and takes the CSeq after it, so it is never
+ *   overtaken and never reuses a CSeq.
  * - Every NOTIFY takes the next local CSeq, stored before sending, so a NOTIFY built on another
- *   node (or after a restart) keeps CSeq increasing.
+ *   node (or after a restart) keeps CSeq increasing. The read-render-store of a record runs under
+ *   a per-subscription lock that the subscription service shares (`exclusive`), so a refresh, an
+ *   unsubscribe or a rule change never interleaves with it: no lost update of the expiry, and no
+ *   removed subscription written back.
+ * - Failure policy. RFC 3265 §3.2.2, kept by RFC 6665 §4.2.2: "A NOTIFY request is considered
+ *   failed if the response times out, or a non-200 class response code is received which has no
+ *   "Retry-After" header ... If the NOTIFY request fails ... due to a timeout condition ... the
+ *   notifier SHOULD remove the subscription. ... If a NOTIFY request receives a 481 response, the
+ *   notifier MUST remove the corresponding subscription". A 2xx clears the failure count; 481 and
+ *   every other 4xx but 408 (404, 410, 403...) and every 6xx end the subscription at once. A 408,
+ *   3xx, 5xx, timeout or transport error is retried after `baseDelayMs`, doubling each time, and
+ *   the subscription ends after `attempts` failures: one lost NOTIFY does not kill it. A retry
+ *   re-renders the latest state and is sent even when that state is the one that was lost
+ *   (`NotifyRenderContext.retry`).
+ * DEVIATION(RFC 6665 §4.2.2): "If the NOTIFY request fails ... due to an error response ... the
+ *   notifier MUST remove the corresponding subscription" — a 5xx (503 above all) is retried a
+ *   bounded number of times first: the stack reports its own transport failures as 503, which
+ *   cannot be told apart, and a subscription lost to one overloaded hop is what users of other
+ *   presence servers complain about.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../util/clock.js';
+import { KeyedMutex } from '../util/keyed-mutex.js';
 import {
   SipRequest,
   formatNameAddr,
@@ -34,8 +50,20 @@ export interface NotifyContent {
   body?: string;
 }
 
-/** Renders the NOTIFY for a subscription at send time; undefined = nothing to send now. */
-export type NotifyRenderer = (record: SubscriptionRecord) => Promise<NotifyContent | undefined>;
+/** What the sender tells a renderer about the NOTIFY it is rendering. */
+export interface NotifyRenderContext {
+  /**
+   * True when the previous NOTIFY of this subscription failed and this one re-sends the state:
+   * the renderer must not skip it as "unchanged" (the subscriber never got it).
+   */
+  retry: boolean;
+}
+
+/**
+ * Renders the NOTIFY for a subscription at send time; undefined = nothing to send now. It runs
+ * under the subscription's lock: it must not call `NotifySender.exclusive` for the same id.
+ */
+export type NotifyRenderer = (record: SubscriptionRecord, context: NotifyRenderContext) => Promise<NotifyContent | undefined>;
 
 export interface NotifyRetryPolicy {
   /** NOTIFY attempts before the subscription is given up (first try included). */
@@ -57,21 +85,32 @@ export interface NotifySenderOptions {
 }
 
 interface Slot {
-  running: boolean;
   dirty: boolean;
+  /** The next render re-sends state whose NOTIFY failed. */
+  retry: boolean;
   renderer: NotifyRenderer;
   failures: number;
+  /** Settles when the NOTIFY being sent now has its final answer (or failed). */
+  inFlight: Promise<void> | undefined;
+  /** CSeq of the last NOTIFY this slot sent. */
+  lastCseq: number;
 }
 
-/** Statuses after which the subscriber is gone (RFC 6665 §4.2.2, RFC 3261 §12.2.1.2). */
+/**
+ * Statuses after which the subscriber is gone or refuses for good: 481 (RFC 6665 §4.2.2 "MUST
+ * remove"), every other 4xx except 408 (404, 410...), and 6xx (RFC 3261 §21.6: definitive).
+ */
 function endsSubscription(status: number): boolean {
-  return status >= 400 && status < 500 && status !== 408;
+  return (status >= 400 && status < 500 && status !== 408) || status >= 600;
 }
 
 export class NotifySender {
   readonly #o: NotifySenderOptions;
   readonly #log: Logger;
   readonly #slots = new Map<string, Slot>();
+  readonly #locks = new KeyedMutex();
+  /** Backoff waits in progress; stop() ends them. */
+  readonly #sleepers = new Set<() => void>();
   #stopped = false;
 
   constructor(options: NotifySenderOptions) {
@@ -88,9 +127,17 @@ export class NotifySender {
       slot.dirty = true;
       return;
     }
-    const fresh: Slot = { running: false, dirty: true, renderer, failures: 0 };
+    const fresh: Slot = { dirty: true, retry: false, renderer, failures: 0, inFlight: undefined, lastCseq: 0 };
     this.#slots.set(id, fresh);
     void this.#run(id, fresh);
+  }
+
+  /**
+   * Run a read-modify-write of subscription `id`'s record so that it never interleaves with the
+   * sender's own (render, CSeq, store) for that subscription on this node.
+   */
+  exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {
+    return this.#locks.run(id, work);
   }
 
   /** NOTIFYs queued or in flight. */
@@ -100,74 +147,115 @@ export class NotifySender {
 
   /**
    * Send one last NOTIFY for a subscription that is already gone from the store (expiry,
-   * unsubscribe, rejection): no retry, failures only logged.
+   * unsubscribe, rejection): after the NOTIFY in flight for it, if any, with the CSeq after the
+   * last one used; no retry, failures only logged. Never rejects.
    */
   async sendFinal(record: SubscriptionRecord, content: NotifyContent): Promise<void> {
-    const rec = { ...record, localCseq: record.localCseq + 1 };
     try {
+      const slot = this.#slots.get(record.id);
+      if (slot?.inFlight) await slot.inFlight;
+      const rec = { ...record, localCseq: Math.max(record.localCseq, slot?.lastCseq ?? 0) + 1 };
       const status = await this.#send(rec, content);
       if (status >= 300) this.#log.debug({ id: rec.id, status }, 'final NOTIFY refused');
     } catch (err) {
-      this.#log.debug({ id: rec.id, err: errorText(err) }, 'final NOTIFY not delivered');
+      this.#log.debug({ id: record.id, err: errorText(err) }, 'final NOTIFY not delivered');
     }
   }
 
   stop(): void {
     this.#stopped = true;
+    for (const wake of this.#sleepers) wake();
+    this.#sleepers.clear();
   }
 
   async #run(id: string, slot: Slot): Promise<void> {
-    slot.running = true;
     try {
       while (slot.dirty && !this.#stopped) {
         slot.dirty = false;
-        const record = await this.#o.store.get(id);
-        if (!record || record.expiresAt <= this.#o.clock.now()) break;
-        const content = await slot.renderer(record);
-        if (!content) continue;
-        record.localCseq += 1;
-        record.updatedAt = this.#o.clock.now();
-        await this.#o.store.put(record);
+        const retry = slot.retry;
+        slot.retry = false;
+        let answered: () => void = noop;
+        const prepared = await this.#locks.run(id, async () => {
+          const record = await this.#o.store.get(id);
+          if (!record || record.expiresAt <= this.#o.clock.now()) return 'gone' as const;
+          const content = await slot.renderer(record, { retry });
+          if (!content) return 'unchanged' as const;
+          // Expired while rendering: the sweep owns it now (and must not see it written back).
+          if (record.expiresAt <= this.#o.clock.now()) return 'gone' as const;
+          record.localCseq += 1;
+          record.updatedAt = this.#o.clock.now();
+          await this.#o.store.put(record);
+          slot.lastCseq = record.localCseq;
+          // Set before the lock is released: a final NOTIFY decided from now on waits for this one.
+          slot.inFlight = new Promise<void>((resolve) => { answered = resolve; });
+          return { record, content };
+        });
+        if (prepared === 'gone') break;
+        if (prepared === 'unchanged') continue;
         let status: number;
         try {
-          status = await this.#send(record, content);
+          status = await this.#send(prepared.record, prepared.content);
         } catch (err) {
           this.#log.debug({ id, err: errorText(err) }, 'NOTIFY transport failure');
           status = 503;
+        } finally {
+          slot.inFlight = undefined;
+          answered();
         }
+        // Stopping: the answer (often the stack's own 408 as it shuts down) decides nothing.
+        if (this.#stopped) break;
         if (status < 300) {
           slot.failures = 0;
           continue;
         }
         if (endsSubscription(status)) {
-          await this.#giveUp(record, status);
+          await this.#giveUp(id, status);
           return;
         }
         slot.failures += 1;
         if (slot.failures >= this.#o.retry.attempts) {
-          await this.#giveUp(record, status);
+          await this.#giveUp(id, status);
           return;
         }
         // Retry with the latest state after a backoff (the renderer re-runs then).
         const delay = this.#o.retry.baseDelayMs * 2 ** (slot.failures - 1);
         this.#log.info({ id, status, attempt: slot.failures, retryInMs: delay }, 'NOTIFY failed: will retry');
-        await new Promise<void>((resolve) => this.#o.clock.setTimeout(resolve, delay));
+        await this.#sleep(delay);
         slot.dirty = true;
+        slot.retry = true;
       }
     } catch (err) {
       this.#log.error({ id, err }, 'NOTIFY processing failed');
     } finally {
-      slot.running = false;
       if (this.#slots.get(id) === slot) this.#slots.delete(id);
       // A change that came in after the loop's last check gets its own run.
       if (slot.dirty && !this.#stopped) this.schedule(id, slot.renderer);
     }
   }
 
-  async #giveUp(record: SubscriptionRecord, status: number): Promise<void> {
-    this.#log.info({ id: record.id, event: record.event, resource: record.resource, watcher: record.watcher, status }, 'subscription ended by NOTIFY failure');
-    await this.#o.store.remove(record.id);
-    this.#o.onGiveUp(record, status);
+  /** End the subscription after a NOTIFY failure, unless something else ended it meanwhile. */
+  async #giveUp(id: string, status: number): Promise<void> {
+    const removed = await this.#locks.run(id, async () => {
+      const current = await this.#o.store.get(id);
+      if (current) await this.#o.store.remove(id);
+      return current;
+    });
+    // Already gone (unsubscribed, expired, rejected): that path told everyone already.
+    if (!removed) return;
+    this.#log.info({ id, event: removed.event, resource: removed.resource, watcher: removed.watcher, status }, 'subscription ended by NOTIFY failure');
+    this.#o.onGiveUp(removed, status);
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        timer.cancel();
+        this.#sleepers.delete(wake);
+        resolve();
+      };
+      const timer = this.#o.clock.setTimeout(wake, ms);
+      this.#sleepers.add(wake);
+    });
   }
 
   /** Build and send one NOTIFY (RFC 3261 §12.2.1.1); resolves with the final status. */
@@ -212,6 +300,8 @@ export class NotifySender {
     }
   }
 }
+
+function noop(): void {}
 
 function errorText(err: unknown): string {
   if (isSipError(err)) return `${err.code}${err.detail ? `: ${err.detail}` : ''}`;

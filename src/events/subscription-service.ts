@@ -13,7 +13,14 @@
  * - An in-dialog SUBSCRIBE for a dialog we do not know gets 481 (§4.2.1.2 via RFC 3261 §12.2.2),
  *   so the client starts clean; dialogs are in the store, so a refresh after a restart matches.
  * - Subscription-State active/pending/terminated with expires, reason and retry-after (§8.2.3).
- * - Expiry: NOTIFY `terminated;reason=timeout`, then the record goes (§4.2.2).
+ * - Expiry: NOTIFY `terminated;reason=timeout`, then the record goes (§4.2.2). Final NOTIFYs
+ *   (expiry, unsubscribe, rejection) are sent without holding up the sweep or the caller: a
+ *   subscriber that never answers costs its own Timer F, not everyone's.
+ * - NOTIFY only when what the subscriber was told changes (state, body), and always after a
+ *   refresh (§4.2.1.2) or a failed NOTIFY. Watcher-information changes that pile up behind a
+ *   NOTIFY in flight are sent as one full-state document, so none is lost (RFC 3858 §4.2).
+ * - Every read-modify-write of a subscription record runs under the NOTIFY sender's
+ *   per-subscription lock (`NotifySender.exclusive`).
  * DEVIATION(RFC 6665 §4.5.1): no GRUU is issued; the Contact we put in 200 and NOTIFY is our own
  *   address with the resource's user part, which routes back to this server.
  */
@@ -71,13 +78,26 @@ export interface WatcherRef {
 
 const RETRY_AFTER_LIMIT = 60;
 
+/** What a subscriber was last told: a NOTIFY that would repeat it is not sent. */
+interface Told {
+  /** The subscriber's CSeq then: a refresh (a higher one) always gets its NOTIFY (§4.2.1.2). */
+  remoteCseq: number;
+  state: SubscriptionStateValue['state'];
+  body: string | undefined;
+}
+
+/** Several watcher changes piled up: the next watcher-information NOTIFY carries the full state. */
+const FULL_STATE = 'full';
+
 export class SubscriptionService {
   readonly #o: SubscriptionServiceOptions;
   readonly #log: Logger;
   readonly #sender: NotifySender;
   readonly #sweep: PeriodicSweep;
-  /** Last body sent per subscription: NOTIFY only when the composed state changed. */
-  readonly #lastBody = new Map<string, string>();
+  /** What each subscription was last told: NOTIFY only when that changes. */
+  readonly #told = new Map<string, Told>();
+  /** Watcher changes not yet reported, per watcher-information subscription. */
+  readonly #changes = new Map<string, WatcherChange | typeof FULL_STATE>();
 
   constructor(options: SubscriptionServiceOptions) {
     this.#o = options;
@@ -90,7 +110,7 @@ export class SubscriptionService {
       retry: options.retry ?? { attempts: 4, baseDelayMs: 2000 },
       contactFor: (rec) => this.#contactFor(rec),
       onGiveUp: (rec) => {
-        this.#lastBody.delete(rec.id);
+        this.#forget(rec.id);
         this.#watcherChanged({ ...rec, state: 'terminated', reason: 'deactivated' }, 'deactivated');
       },
     });
@@ -167,15 +187,18 @@ export class SubscriptionService {
       ...(event.id !== undefined ? { eventId: event.id } : {}),
       ...(watcher.displayName ? { watcherDisplayName: watcher.displayName } : {}),
     };
-    await this.#respond200(request, record, expires, true);
     if (expires === 0) {
+      await this.#respond200(request, record, expires, true);
       // RFC 6665 §4.4.3 fetch: the current state once, then terminated. Nothing is kept.
-      const content = await this.#render(pkg, { ...record, localCseq: 0 }, authorization, { state: 'terminated', reason: 'timeout' });
-      await this.#sender.sendFinal(record, content);
+      const content = await this.#render(pkg, record, authorization, { state: 'terminated', reason: 'timeout' });
+      void this.#sender.sendFinal(record, content);
       this.#log.debug({ event: pkg.name, resource: resource.key, watcher: watcher.key }, 'fetch answered');
       return;
     }
+    // Stored before the 200 announces the dialog: an in-dialog SUBSCRIBE sent the moment the 200
+    // arrives (a quick unsubscribe) finds it rather than getting 481.
     await this.#o.store.put(record);
+    await this.#respond200(request, record, expires, true);
     this.#log.info({ event: pkg.name, resource: resource.key, watcher: watcher.key, state: record.state, expires, id: record.id }, 'subscription created');
     this.#notify(record.id, pkg);
     this.#watcherChanged(record, 'subscribe');
@@ -186,43 +209,49 @@ export class SubscriptionService {
     const msg = request.message;
     const event = parseEvent(msg.get('event') ?? '');
     const id = dialogId(msg.callId, msg.to.params.get('tag') ?? '', msg.from.params.get('tag') ?? '', event.id);
-    const record = await this.#o.store.get(id);
     const now = this.#o.clock.now();
-    if (!record || record.expiresAt <= now || record.event !== event.package) {
-      // RFC 6665 §4.1.2.2 / RFC 3261 §12.2.2: no such dialog -> 481, the subscriber starts anew.
-      throw new SipError('CALL_DOES_NOT_EXIST', { detail: 'no such subscription' });
-    }
-    const pkg = this.#o.packages.get(record.event);
-    if (!pkg) throw new SipError('BAD_EVENT');
-    // RFC 3261 §12.2.2: "If the remote sequence number ... is not empty, but the sequence number
-    // of the request is lower than the remote sequence number, the request is out of order and
-    // MUST be rejected with a 500 (Server Internal Error) response."
-    if (msg.cseq.seq <= record.remoteCseq) throw new SipError('INTERNAL', { detail: 'CSeq out of order' });
-    const expires = this.#grantedExpires(msg.expires, pkg);
-    record.remoteCseq = msg.cseq.seq;
-    // RFC 3261 §12.2.2: a target refresh request updates the remote target.
-    const contact = msg.contacts[0];
-    if (contact && !contact.star) record.remoteTarget = formatUri(contact.uri);
-    if (request.source.flow !== undefined) record.source = { transport: request.source.transport, address: request.source.address, port: request.source.port, flow: request.source.flow };
-    record.updatedAt = now;
+    const { record, pkg, expires } = await this.#sender.exclusive(id, async () => {
+      const record = await this.#o.store.get(id);
+      if (!record || record.expiresAt <= now || record.event !== event.package) {
+        // RFC 6665 §4.1.2.2 / RFC 3261 §12.2.2: no such dialog -> 481, the subscriber starts anew.
+        throw new SipError('CALL_DOES_NOT_EXIST', { detail: 'no such subscription' });
+      }
+      const pkg = this.#o.packages.get(record.event);
+      if (!pkg) throw new SipError('BAD_EVENT');
+      // RFC 3261 §12.2.2: "If the remote sequence number ... is not empty, but the sequence number
+      // of the request is lower than the remote sequence number, the request is out of order and
+      // MUST be rejected with a 500 (Server Internal Error) response." An equal one is a new
+      // request that reuses a CSeq (§8.1.1.5 wants it incremented): refused the same way.
+      if (msg.cseq.seq <= record.remoteCseq) throw new SipError('INTERNAL', { detail: 'CSeq out of order' });
+      const expires = this.#grantedExpires(msg.expires, pkg);
+      record.remoteCseq = msg.cseq.seq;
+      // RFC 3261 §12.2.2: a target refresh request updates the remote target.
+      const contact = msg.contacts[0];
+      if (contact && !contact.star) record.remoteTarget = formatUri(contact.uri);
+      // NOTIFYs go back where the subscriber is now (its new connection, or the address a NAT
+      // gives it today), the rule for registered contacts (ARCHITECTURE.md "Which connection").
+      const s = request.source;
+      record.source = s.flow !== undefined
+        ? { transport: s.transport, address: s.address, port: s.port, flow: s.flow }
+        : { transport: s.transport, address: s.address, port: s.port };
+      record.updatedAt = now;
+      if (expires === 0) {
+        await this.#o.store.remove(record.id);
+      } else {
+        record.expiresAt = now + expires * 1000;
+        await this.#o.store.put(record);
+      }
+      return { record, pkg, expires };
+    });
+    await this.#respond200(request, record, expires);
     if (expires === 0) {
-      await this.#o.store.remove(record.id);
-      await this.#respond200(request, record, 0);
-      const authorization = await this.#authorize(pkg, record.resource, record.watcher);
       // §4.2.1.4: "the notifier SHOULD send a NOTIFY ... 'terminated'" — with the final state.
-      const content = await this.#render(pkg, record, authorization, { state: 'terminated' });
-      this.#lastBody.delete(record.id);
-      await this.#sender.sendFinal(record, content);
-      this.#log.info({ event: pkg.name, resource: record.resource, watcher: record.watcher, id: record.id }, 'subscription ended by the subscriber');
-      this.#watcherChanged({ ...record, state: 'terminated', reason: 'timeout' }, 'timeout');
+      await this.#ended(pkg, record, { state: 'terminated' }, 'timeout', 'subscription ended by the subscriber');
       return;
     }
-    record.expiresAt = now + expires * 1000;
-    await this.#o.store.put(record);
-    await this.#respond200(request, record, expires);
     // §4.2.1.2: "Upon successfully accepting or refreshing a subscription, notifiers MUST send a
-    // NOTIFY request" — the full state, even when it did not change.
-    this.#lastBody.delete(record.id);
+    // NOTIFY request" — the full state, even when it did not change (the new remote CSeq makes the
+    // renderer send it).
     this.#notify(record.id, pkg);
   }
 
@@ -244,24 +273,29 @@ export class SubscriptionService {
     const now = this.#o.clock.now();
     for (const pkg of this.#o.packages.packages) {
       if (pkg.watches) continue;
-      for (const rec of await this.#o.store.listByResource(pkg.name, resource, now)) {
-        const authorization = await this.#authorize(pkg, resource, rec.watcher);
-        if (authorization.decision === 'block') {
-          await this.#o.store.remove(rec.id);
-          this.#lastBody.delete(rec.id);
-          const content = await this.#render(pkg, rec, authorization, { state: 'terminated', reason: 'rejected' });
-          await this.#sender.sendFinal(rec, content);
-          this.#log.info({ event: pkg.name, resource, watcher: rec.watcher }, 'subscription rejected by a rule change');
-          this.#watcherChanged({ ...rec, state: 'terminated', reason: 'rejected' }, 'rejected');
-          continue;
-        }
-        const state = authorization.decision === 'confirm' ? 'pending' : 'active';
-        if (state !== rec.state) {
+      for (const listed of await this.#o.store.listByResource(pkg.name, resource, now)) {
+        const authorization = await this.#authorize(pkg, resource, listed.watcher);
+        const outcome = await this.#sender.exclusive(listed.id, async () => {
+          const rec = await this.#o.store.get(listed.id);
+          if (!rec || rec.expiresAt <= now) return undefined;
+          if (authorization.decision === 'block') {
+            await this.#o.store.remove(rec.id);
+            return { rec, changed: 'rejected' as const };
+          }
+          const state = authorization.decision === 'confirm' ? 'pending' : 'active';
+          if (state === rec.state) return { rec, changed: undefined };
           rec.state = state;
           rec.updatedAt = now;
           await this.#o.store.put(rec);
-          this.#watcherChanged(rec, state === 'active' ? 'approved' : 'subscribe');
+          return { rec, changed: state };
+        });
+        if (!outcome) continue;
+        const { rec, changed } = outcome;
+        if (changed === 'rejected') {
+          await this.#ended(pkg, rec, { state: 'terminated', reason: 'rejected' }, 'rejected', 'subscription rejected by a rule change');
+          continue;
         }
+        if (changed !== undefined) this.#watcherChanged(rec, changed === 'active' ? 'approved' : 'subscribe');
         this.#notify(rec.id, pkg);
       }
     }
@@ -269,9 +303,16 @@ export class SubscriptionService {
 
   /** A stream flow closed: subscriptions that arrived over it cannot get NOTIFYs any more. */
   async flowClosed(flow: string): Promise<void> {
-    for (const rec of await this.#o.store.listByFlow(flow, this.#o.clock.now())) {
-      await this.#o.store.remove(rec.id);
-      this.#lastBody.delete(rec.id);
+    for (const listed of await this.#o.store.listByFlow(flow, this.#o.clock.now())) {
+      // A refresh may have moved the subscription to another connection meanwhile.
+      const rec = await this.#sender.exclusive(listed.id, async () => {
+        const current = await this.#o.store.get(listed.id);
+        if (current?.source.flow !== flow) return undefined;
+        await this.#o.store.remove(current.id);
+        return current;
+      });
+      if (!rec) continue;
+      this.#forget(rec.id);
       this.#log.info({ event: rec.event, resource: rec.resource, watcher: rec.watcher }, 'subscription ended with its connection');
       this.#watcherChanged({ ...rec, state: 'terminated', reason: 'deactivated' }, 'deactivated');
     }
@@ -280,23 +321,37 @@ export class SubscriptionService {
   // ---- internals -------------------------------------------------------------------------------
 
   #notify(id: string, pkg: EventPackage, change?: WatcherChange): void {
-    this.#sender.schedule(id, async (rec) => {
+    const watcherInfo = pkg.watches !== undefined;
+    // RFC 3858 §4.2: a partial document reports one change; when a second one comes before the
+    // first was sent, the coalesced NOTIFY carries the full state instead, so none is lost.
+    if (watcherInfo) this.#changes.set(id, !this.#changes.has(id) && change ? change : FULL_STATE);
+    this.#sender.schedule(id, async (rec, { retry }) => {
       const authorization = await this.#authorize(pkg, rec.resource, rec.watcher);
       const now = this.#o.clock.now();
       const state: SubscriptionStateValue = rec.state === 'terminated'
         ? { state: 'terminated', ...(rec.reason ? { reason: rec.reason } : {}) }
         : { state: rec.state, expires: Math.max(0, Math.round((rec.expiresAt - now) / 1000)) };
-      // Watcher info counts versions per subscription (RFC 3858 §4.2): the first is full state.
+      let pendingChange: WatcherChange | undefined;
+      if (watcherInfo) {
+        const queued = this.#changes.get(rec.id);
+        this.#changes.delete(rec.id);
+        pendingChange = queued === FULL_STATE ? undefined : queued;
+      }
+      // Watcher info counts versions per subscription (RFC 3858 §4.2): the first is full state,
+      // and so is a retry (the partial document it replaces never arrived).
       const first = rec.version === 0;
       rec.version += 1;
-      const content = await this.#render(pkg, rec, authorization, state, first ? undefined : change);
-      // "notified on every change of the composed state, and only then": an unchanged body is
-      // not sent again (a refresh clears the memo to force the §4.2.1.2 NOTIFY).
-      if (content.body !== undefined && !pkg.watches && this.#lastBody.get(rec.id) === content.body) {
+      const content = await this.#render(pkg, rec, authorization, state, first || retry ? undefined : pendingChange);
+      if (watcherInfo) return content;
+      // "notified on every change of the composed state, and only then": a NOTIFY that would tell
+      // the subscriber what it was last told is not sent — unless that one failed (retry) or the
+      // subscriber refreshed since (§4.2.1.2: every refresh gets its NOTIFY).
+      const told = this.#told.get(rec.id);
+      if (!retry && told && told.remoteCseq === rec.remoteCseq && told.state === state.state && told.body === content.body) {
         rec.version -= 1;
         return undefined;
       }
-      if (content.body !== undefined) this.#lastBody.set(rec.id, content.body);
+      this.#told.set(rec.id, { remoteCseq: rec.remoteCseq, state: state.state, body: content.body });
       return content;
     });
   }
@@ -356,15 +411,40 @@ export class SubscriptionService {
     const gone = await this.#o.store.sweep(now);
     for (const rec of gone) {
       const pkg = this.#o.packages.get(rec.event);
-      this.#lastBody.delete(rec.id);
-      if (!pkg) continue;
+      if (!pkg) {
+        this.#forget(rec.id);
+        continue;
+      }
       // RFC 6665 §4.2.2: on expiry the notifier sends "terminated" with reason "timeout".
-      const authorization = await this.#authorize(pkg, rec.resource, rec.watcher);
-      const content = await this.#render(pkg, rec, authorization, { state: 'terminated', reason: 'timeout' });
-      await this.#sender.sendFinal(rec, content);
-      this.#log.info({ event: rec.event, resource: rec.resource, watcher: rec.watcher }, 'subscription expired');
-      this.#watcherChanged({ ...rec, state: 'terminated', reason: 'timeout' }, 'timeout');
+      await this.#ended(pkg, rec, { state: 'terminated', reason: 'timeout' }, 'timeout', 'subscription expired');
     }
+  }
+
+  /**
+   * A subscription that left the store (unsubscribe, rejection, expiry): its final NOTIFY is
+   * built now and sent without waiting for the answer (the sender orders it after any NOTIFY in
+   * flight); then the log line and the watcher-information event. One failure does not stop the
+   * others in a sweep.
+   */
+  async #ended(pkg: EventPackage, rec: SubscriptionRecord, state: SubscriptionStateValue & { state: 'terminated' }, event: WatcherEvent, why: string): Promise<void> {
+    this.#forget(rec.id);
+    try {
+      const authorization = await this.#authorize(pkg, rec.resource, rec.watcher);
+      // The final NOTIFY is one more document of the subscription: watcher information numbers
+      // each one higher than the last (RFC 3858 §4.1).
+      rec.version += 1;
+      const content = await this.#render(pkg, rec, authorization, state);
+      void this.#sender.sendFinal(rec, content);
+    } catch (err) {
+      this.#log.error({ err, id: rec.id, event: rec.event }, 'final NOTIFY could not be built');
+    }
+    this.#log.info({ event: rec.event, resource: rec.resource, watcher: rec.watcher, id: rec.id }, why);
+    this.#watcherChanged({ ...rec, state: 'terminated', reason: state.reason ?? event }, event);
+  }
+
+  #forget(id: string): void {
+    this.#told.delete(id);
+    this.#changes.delete(id);
   }
 
   /** A subscription of a watched package changed: the watcher-information peer hears of it. */

@@ -21,7 +21,7 @@ import type { Clock } from '../util/clock.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { IncomingRequest } from '../stack/port.js';
 import type { Binding, BindingChange, BindingStore } from '../storage/port.js';
-import { SipError, formatUri, isSipUri, parseUri, unquote, uriEquals, type ContactValue, type NameAddr, type Uri } from '../sip/index.js';
+import { SipError, formatUri, isSipError, isSipUri, parseUri, unquote, uriEquals, type ContactValue, type NameAddr, type Uri } from '../sip/index.js';
 import type { LocalDomains } from './local-domains.js';
 import { addressOfRecord, type AddressOfRecord } from './address-of-record.js';
 
@@ -82,6 +82,19 @@ export class Registrar {
   }
 
   async handle(request: IncomingRequest): Promise<void> {
+    let authorized = false;
+    try {
+      await this.#handle(request, () => { authorized = true; });
+    } catch (err) {
+      // One log line per refused REGISTER; the guard logs its own (401/403) refusals.
+      if (isSipError(err) && (authorized || (err.code !== 'UNAUTHORIZED' && err.code !== 'FORBIDDEN'))) {
+        this.#log.info({ status: err.status, code: err.code, reason: err.detail, callId: safeCallId(request), source: `${request.source.transport}:${request.source.address}:${request.source.port}` }, 'REGISTER refused');
+      }
+      throw err;
+    }
+  }
+
+  async #handle(request: IncomingRequest, onAuthorized: () => void): Promise<void> {
     const msg = request.message;
     // §10.3 step 1: "The registrar inspects the Request-URI to determine whether it has access to
     // bindings for the domain identified in the Request-URI."
@@ -99,6 +112,7 @@ export class Registrar {
     const aor = addressOfRecord(msg.to.uri, this.#o.domains);
     // §10.3 steps 3 and 4: authenticate, then check the user may register this AOR.
     await this.#o.guard.authorizeRegistration(request, aor);
+    onAuthorized();
     // §10.3 step 5: "If the address-of-record is not valid for the domain in the Request-URI,
     // the registrar MUST send a 404 (Not Found) response and skip the remaining steps."
     if (!(await this.#o.users.exists(aor.user, aor.domain))) {
@@ -193,7 +207,6 @@ export class Registrar {
     for (const r of change.remove) after.delete(r);
     for (const p of change.put) after.add(p.contact);
     if (after.size > this.#o.limits.maxContactsPerAor) {
-      this.#log.warn({ aor: aor.key, contacts: after.size }, 'too many contacts for one AOR');
       throw new SipError('FORBIDDEN', { detail: `at most ${this.#o.limits.maxContactsPerAor} contacts per address-of-record` });
     }
     await this.#o.store.apply(aor.key, change);
@@ -251,6 +264,14 @@ function sameUri(stored: string, uri: Uri): boolean {
     return uriEquals(parseUri(stored), uri);
   } catch {
     return false;
+  }
+}
+
+function safeCallId(request: IncomingRequest): string | undefined {
+  try {
+    return request.message.callId;
+  } catch {
+    return undefined;
   }
 }
 

@@ -199,7 +199,7 @@ export class Router implements SipApplication {
     if (!pkg) throw new SipError('BAD_EVENT', { headers: [['Allow-Events', events.packages.allowEvents.join(', ')]] });
     const identity = await this.#o.guard.authorizeRequest(request);
     const resource = addressOfRecord(msg.uri, this.#o.domains);
-    if (!(await this.#o.users.exists(resource.user, resource.domain))) throw new SipError('NOT_FOUND', { detail: 'no such user' });
+    if (!(await this.#o.users.exists(resource.user, resource.domain))) throw this.#unknownUser(request, resource.key);
     if (msg.method === 'PUBLISH') {
       // Only the presentity itself (or a trusted peer, or lab mode) publishes its state.
       if (identity.kind === 'none' || (identity.kind === 'user' && (identity.user !== resource.user || identity.domain !== resource.domain))) {
@@ -221,7 +221,7 @@ export class Router implements SipApplication {
     await this.#o.guard.authorizeRequest(request);
     this.#checkProxyRequire(msg);
     const aor = addressOfRecord(msg.uri, this.#o.domains);
-    if (!(await this.#o.users.exists(aor.user, aor.domain))) throw new SipError('NOT_FOUND', { detail: 'no such user' });
+    if (!(await this.#o.users.exists(aor.user, aor.domain))) throw this.#unknownUser(request, aor.key);
     const targets = await this.#o.location.targets(aor.key);
     if (targets.length === 0) throw new SipError('TEMPORARILY_UNAVAILABLE', { detail: 'no registered device' });
     await this.#o.stack.proxy(request, targets, { recordRoute: this.#o.recordRoute });
@@ -239,6 +239,12 @@ export class Router implements SipApplication {
     await this.#o.stack.proxy(request, [{ uri: msg.uri }], { recordRoute: this.#o.recordRoute });
   }
 
+  /** §16.5: a request for a user this domain does not have gets 404 (one log line here). */
+  #unknownUser(request: IncomingRequest, key: string): SipError {
+    this.#log.info({ method: request.message.method, to: key, callId: safeCallId(request.message), source: request.source.address }, 'request for an unknown user');
+    return new SipError('NOT_FOUND', { detail: 'no such user' });
+  }
+
   /** §16.3 step 5: "If the request contains a Proxy-Require header field ... with one or more option-tags this element does not understand, the element MUST return a 420". */
   #checkProxyRequire(msg: SipRequest): void {
     const unknown = msg.getAll('proxy-require').filter((t) => !PROXY_SUPPORTED.has(t.toLowerCase()));
@@ -251,8 +257,12 @@ export class Router implements SipApplication {
       return;
     }
     if (isSipError(err)) {
-      if (err.status >= 500) this.#log.error({ err, method: request.message.method }, 'request failed');
-      else this.#log.debug({ code: err.code, status: err.status, method: request.message.method }, 'request refused');
+      // Server faults are logged here with their stack. Refusals are logged once, at info, by
+      // the component that decided them (registrar, auth, publication, subscriptions, the
+      // user checks below); here only at debug, for tracing.
+      const line = { code: err.code, status: err.status, reason: err.detail, method: request.message.method, callId: safeCallId(request.message), source: request.source.address };
+      if (err.code === 'INTERNAL' || err.code === 'STORAGE_FAILURE') this.#log.error({ err, ...line }, 'request failed');
+      else this.#log.debug(line, 'request refused');
       const headers = [...err.headers];
       // RFC 6665 §8.3.1.1 / RFC 3903 §6 step 2: a 489 lists the packages we do support.
       if (err.code === 'BAD_EVENT' && this.#o.events && !headers.some(([n]) => n.toLowerCase() === 'allow-events')) {
