@@ -48,6 +48,7 @@ export function defaultConfig(): Config {
       maxSubscriptions: 200000,
       maxWatchersPerPresentity: 2000,
     },
+    messaging: { maxQueuePerRecipient: 100, expirySeconds: 604800 },
     // Loopback only: the API changes who sees whose presence; expose it deliberately.
     api: { enabled: true, listen: { address: '127.0.0.1', port: 8080 } },
     transport: {

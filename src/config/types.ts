@@ -124,6 +124,14 @@ export interface DnsConfig {
   readonly servers: readonly string[];
 }
 
+/** Offline MESSAGE store-and-forward (RFC 3428). */
+export interface MessagingConfig {
+  /** Messages kept per offline recipient; one more is refused with 486 (Mailbox Full). */
+  readonly maxQueuePerRecipient: number;
+  /** How long a stored message waits for its recipient, seconds (default 7 days). */
+  readonly expirySeconds: number;
+}
+
 export interface Config {
   readonly listen: readonly ListenPoint[];
   /** Local domains, normalized (lower case, IPv6 without brackets, no trailing dot). */
@@ -134,6 +142,7 @@ export interface Config {
   readonly registrar: RegistrarConfig;
   readonly routing: RoutingConfig;
   readonly presence: PresenceConfig;
+  readonly messaging: MessagingConfig;
   readonly api: ApiConfig;
   readonly transport: TransportConfig;
   readonly timers: TimersConfig;

@@ -33,6 +33,7 @@ import type {
   LogLevel,
   RegistrarConfig,
   PresenceAction,
+  MessagingConfig,
   PresenceConfig,
   RoutingConfig,
   TimersConfig,
@@ -60,9 +61,10 @@ const MAX_DELTA_SECONDS = 4_294_967_295;
 /** RFC 3261 §19.1.2: "The default is 5060 for sip: using UDP, TCP, or SCTP." */
 const SIP_DEFAULT_PORT = 5060;
 
-const ROOT_KEYS = ['listen', 'domains', 'dataDir', 'auth', 'users', 'registrar', 'routing', 'presence', 'api', 'transport', 'timers', 'log', 'dns', 'nodeId'] as const;
+const ROOT_KEYS = ['listen', 'domains', 'dataDir', 'auth', 'users', 'registrar', 'routing', 'presence', 'messaging', 'api', 'transport', 'timers', 'log', 'dns', 'nodeId'] as const;
 const PRESENCE_KEYS = ['fromRegistration', 'sameDomain', 'otherDomains', 'minExpires', 'defaultExpires', 'maxExpires', 'maxDocumentBytes', 'maxSubscriptionsPerWatcher', 'maxSubscriptions', 'maxWatchersPerPresentity'] as const;
 const PRESENCE_ACTIONS: readonly PresenceAction[] = ['allow', 'block', 'polite-block', 'confirm'];
+const MESSAGING_KEYS = ['maxQueuePerRecipient', 'expirySeconds'] as const;
 const API_KEYS = ['enabled', 'listen', 'adminToken'] as const;
 /** Shortest admin token accepted: a guessable token would hand every user's rules to anyone. */
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -389,6 +391,15 @@ function readPresence(r: LayerReader, raw: unknown, base: PresenceConfig): Prese
   return value;
 }
 
+function readMessaging(r: LayerReader, raw: unknown, base: MessagingConfig): MessagingConfig {
+  const obj = r.mapping(raw, 'messaging', MESSAGING_KEYS);
+  if (obj === undefined) return base;
+  return {
+    maxQueuePerRecipient: r.integer(obj, 'maxQueuePerRecipient', 'messaging', base.maxQueuePerRecipient, 1, 1_000_000),
+    expirySeconds: r.integer(obj, 'expirySeconds', 'messaging', base.expirySeconds, 1, MAX_TIMER_SECONDS),
+  };
+}
+
 /** `HOST:PORT` (IPv6 as `[::1]:8080`) where the management API listens; the port is required. */
 export function parseApiListen(raw: string): Parsed<ApiListen> {
   const split = splitHostPort(raw);
@@ -548,6 +559,7 @@ export function validateConfig(input: unknown, base: Config = defaultConfig(), o
     registrar: readRegistrar(r, root['registrar'], base.registrar),
     routing: readRouting(r, root['routing'], base.routing),
     presence: readPresence(r, root['presence'], base.presence),
+    messaging: readMessaging(r, root['messaging'], base.messaging),
     api: readApi(r, root['api'], base.api),
     transport: readTransport(r, root['transport'], base.transport),
     timers: readTimers(r, root['timers'], base.timers),

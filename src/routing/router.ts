@@ -27,6 +27,7 @@ import type { IncomingRequest, SipApplication, SipStack } from '../stack/port.js
 import type { RequestGuard } from '../auth/index.js';
 import { addressOfRecord, anyAddressOfRecord, type LocalDomains, type LocationService, type Registrar, type UserDirectory } from '../registrar/index.js';
 import type { EventPackageRegistry, PublicationService, SubscriptionService } from '../events/index.js';
+import type { MessageRelay } from '../messaging/index.js';
 
 /** Methods this server knows (RFC 3261 and the extensions it proxies or serves). */
 export const KNOWN_METHODS: readonly string[] = [
@@ -55,6 +56,8 @@ export interface RouterOptions {
   stack: SipStack;
   registrar: Registrar;
   events?: EventServices;
+  /** MESSAGE for local users: relay, or store-and-forward when no device takes it (RFC 3428). */
+  messaging?: MessageRelay;
   location: LocationService;
   guard: RequestGuard;
   domains: LocalDomains;
@@ -223,6 +226,12 @@ export class Router implements SipApplication {
     const aor = addressOfRecord(msg.uri, this.#o.domains);
     if (!(await this.#o.users.exists(aor.user, aor.domain))) throw this.#unknownUser(request, aor.key);
     const targets = await this.#o.location.targets(aor.key);
+    // RFC 3428: a MESSAGE goes to the messaging service, which relays it to the devices or, when
+    // none can take it now, stores it and answers 202.
+    if (msg.method === 'MESSAGE' && this.#o.messaging) {
+      await this.#o.messaging.handle(request, { key: aor.key }, targets);
+      return;
+    }
     if (targets.length === 0) throw new SipError('TEMPORARILY_UNAVAILABLE', { detail: 'no registered device' });
     await this.#o.stack.proxy(request, targets, { recordRoute: this.#o.recordRoute });
   }

@@ -15,6 +15,7 @@ import { EmbeddedStack } from '../stack/embedded/index.js';
 import type { ListeningPoint, SipStack } from '../stack/index.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import { ManagementApi } from '../api/index.js';
+import { MessageRelay } from '../messaging/index.js';
 
 export interface HeraldServerOptions {
   config: Config;
@@ -38,6 +39,7 @@ export class HeraldServer {
   #api: ManagementApi | undefined;
   #publications: PublicationService | undefined;
   #domains: LocalDomains | undefined;
+  #messaging: MessageRelay | undefined;
   #started = false;
 
   constructor(options: HeraldServerOptions) {
@@ -84,6 +86,11 @@ export class HeraldServer {
 
   get domains(): LocalDomains | undefined {
     return this.#domains;
+  }
+
+  /** Offline MESSAGE store-and-forward (tests, admin view). */
+  get messaging(): MessageRelay | undefined {
+    return this.#messaging;
   }
 
   async start(): Promise<void> {
@@ -174,6 +181,18 @@ export class HeraldServer {
         for (const aor of new Set(bindings.map((b) => b.aor))) presenceChanged(aor);
       });
     }
+    // Messaging: MESSAGE relay with offline store-and-forward; a registration delivers the queue.
+    const messaging = new MessageRelay({
+      stack,
+      store: storage.messages,
+      location,
+      clock: this.#clock,
+      logger: log,
+      limits: { maxQueuePerRecipient: c.messaging.maxQueuePerRecipient, expiryMs: c.messaging.expirySeconds * 1000 },
+      callIdHost: domains.domains[0],
+    });
+    this.#messaging = messaging;
+    registrar.onBindingsChanged((aor) => messaging.recipientRegistered(aor));
     const router = new Router({
       stack,
       registrar,
@@ -185,6 +204,7 @@ export class HeraldServer {
       recordRoute: c.routing.recordRoute,
       capabilities: { allowEvents: packages.allowEvents, supported: ['path', 'outbound'] },
       events: { packages, subscriptions, publications },
+      messaging,
     });
     try {
       await stack.start(router);
@@ -198,6 +218,7 @@ export class HeraldServer {
     location.start();
     publications.start();
     subscriptions.start();
+    messaging.start();
     if (c.api.enabled) {
       const api = new ManagementApi({
         listen: c.api.listen,
@@ -232,6 +253,7 @@ export class HeraldServer {
     await this.#location?.stop();
     await this.#publications?.stop();
     await this.#subscriptions?.stop();
+    await this.#messaging?.stop();
     await this.#stack?.stop();
     if (!this.#providedStorage) await this.#storage?.close();
     this.#log.info('Herald stopped');

@@ -66,6 +66,7 @@ export interface Storage {
   readonly subscriptions: SubscriptionStore;
   readonly publications: PublicationStore;
   readonly presenceRules: PresenceRuleStore;
+  readonly messages: MessageStore;
   /** Flush and release resources; later calls fail with STORAGE_FAILURE. */
   close(): Promise<void>;
 }
@@ -195,4 +196,50 @@ export interface PresenceRuleStore {
   get(owner: string, watcher: string): Promise<PresenceRule | undefined>;
   put(rule: PresenceRule): Promise<void>;
   remove(owner: string, watcher: string): Promise<void>;
+}
+
+// ---- Messaging (RFC 3428 store-and-forward) ------------------------------------------------
+
+/** A MESSAGE kept for a recipient that could not take it (no device, or every device failed). */
+export interface StoredMessage {
+  /** Unique id (assigned by the messaging service). */
+  id: string;
+  /** AOR key of the recipient (`bob@localhost`). */
+  recipient: string;
+  /** Arrival order within the recipient's queue (assigned by the store on enqueue). */
+  seq: number;
+  /** From header value as received (name-addr with tag), kept unaltered. */
+  from: string;
+  /** To header value as received. */
+  to: string;
+  /** Date header of the original, or when it arrived (RFC 1123), so the recipient sees when it was sent. */
+  date: string;
+  contentType: string;
+  /** Other headers worth keeping (Subject, Disposition-Notification...), name and value. */
+  headers: Array<[string, string]>;
+  body: Buffer;
+  /** Call-ID of the original MESSAGE (logs, IMDN correlation). */
+  callId: string;
+  receivedAt: number;
+  expiresAt: number;
+  /** Delivery attempts made so far. */
+  attempts: number;
+}
+
+export interface MessageStore {
+  /**
+   * Append to the recipient's queue; rejects with STORAGE_FAILURE when the write fails. Returns
+   * the stored message with its `seq`.
+   */
+  enqueue(message: Omit<StoredMessage, 'seq'>): Promise<StoredMessage>;
+  /** The recipient's live queue (expiresAt > now), oldest first. */
+  list(recipient: string, now: number): Promise<StoredMessage[]>;
+  /** Number of live messages queued for a recipient. */
+  count(recipient: string, now: number): Promise<number>;
+  /** Remove one message (delivered). Resolves true when it was there (never delivered twice). */
+  remove(id: string): Promise<boolean>;
+  /** Record a failed delivery attempt. */
+  markAttempt(id: string): Promise<void>;
+  /** Remove and return every message with expiresAt <= now. */
+  sweep(now: number): Promise<StoredMessage[]>;
 }

@@ -1,5 +1,5 @@
 /**
- * The storage contracts (bindings, subscriptions, publications, presence rules) against SQLite: a
+ * The storage contracts (bindings, subscriptions, publications, presence rules, messages) against SQLite: a
  * file in a fresh temporary directory per test (the product configuration), and the in-memory
  * variant.
  */
@@ -10,6 +10,7 @@ import pino from 'pino';
 import { SqliteStorage } from '../../src/storage/index.js';
 import type { Storage } from '../../src/storage/index.js';
 import { describeBindingStoreContract } from './binding-store.contract.js';
+import { describeMessageStoreContract } from './message-store.contract.js';
 import { describePresenceRuleStoreContract } from './presence-rule-store.contract.js';
 import { describePublicationStoreContract } from './publication-store.contract.js';
 import { describeSubscriptionStoreContract } from './subscription-store.contract.js';
@@ -39,6 +40,7 @@ const suites = [
   describeSubscriptionStoreContract,
   describePublicationStoreContract,
   describePresenceRuleStoreContract,
+  describeMessageStoreContract,
 ];
 
 for (const describeContract of suites) {

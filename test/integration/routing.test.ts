@@ -95,9 +95,9 @@ describe('proxying to registered devices', () => {
     expect(await sendMessage(alice, 'sip:bob@localhost', 'no')).toBe(603);
   });
 
-  it('answers 480 for a known user with no device and 404 for an unknown user', async () => {
+  it('stores a MESSAGE for a known user with no device (202, RFC 3428) and answers 404 for an unknown user', async () => {
     const alice = await sender();
-    expect(await sendMessage(alice, 'sip:carol@localhost', 'x')).toBe(480);
+    expect(await sendMessage(alice, 'sip:carol@localhost', 'x')).toBe(202);
     expect(await sendMessage(alice, 'sip:nobody@localhost', 'x')).toBe(404);
   });
 

@@ -92,17 +92,18 @@ export class ProxyCore {
     }
     const best = selectBestResponse(responses) ?? this.#synthesize(request, 408, 'Request Timeout');
     collectChallenges(best, responses);
+    if (cancelledUpstream && request.method === 'INVITE') {
+      // §16.10: the server transaction already answered 487 to the cancelled INVITE.
+      return { final: best, relayed: true };
+    }
+    // The caller decides what goes upstream, and needs the real status (a 503 means "try later").
+    if (options.relayFailure === false) return { final: best, relayed: false };
     // §16.7 step 6: a proxy "SHOULD NOT forward [a 503] upstream unless it can determine that any
     // subsequent requests it might proxy will also generate a 503" — we cannot; send 500.
     if (best.status === 503) {
       best.status = 500;
       best.reason = 'Server Internal Error';
     }
-    if (cancelledUpstream && request.method === 'INVITE') {
-      // §16.10: the server transaction already answered 487 to the cancelled INVITE.
-      return { final: best, relayed: true };
-    }
-    if (options.relayFailure === false) return { final: best, relayed: false };
     if (this.#local.has(best)) await upstream.respond(best.status, { reason: best.reason });
     else await upstream.relay(best);
     return { final: best, relayed: true };
@@ -147,7 +148,7 @@ export class ProxyCore {
         pending--;
         if (pending <= 0) resolveGroup();
       };
-      for (const b of branches) void this.#startBranch(upstream, b, (res) => done(b, res));
+      for (const b of branches) void this.#startBranch(upstream, b, (res) => done(b, res), options);
     });
     return success ? { success } : { globalFailure };
   }
@@ -172,7 +173,7 @@ export class ProxyCore {
     return { request: copy, destination: target.destination, tx: undefined, provisional: false, final: undefined, cancelled: false, timerC: undefined };
   }
 
-  async #startBranch(upstream: ServerRequest, b: Branch, done: (res: SipResponse) => void): Promise<void> {
+  async #startBranch(upstream: ServerRequest, b: Branch, done: (res: SipResponse) => void, options: ProxyOptions): Promise<void> {
     const req = b.request;
     let destination: TransportAddress;
     try {
@@ -208,6 +209,15 @@ export class ProxyCore {
       },
     });
     if (req.method === 'INVITE') this.#restartTimerC(b, done);
+    else if (options.branchTimeoutMs !== undefined) {
+      // The caller wants an answer sooner than Timer F (a MESSAGE it would rather store than
+      // keep the sender waiting on): the branch counts as 408 then (§16.7, as for a timeout).
+      b.timerC = this.#d.clock.setTimeout(() => {
+        if (b.final) return;
+        b.tx?.terminate();
+        done(this.#synthesize(req, 408, 'Request Timeout'));
+      }, options.branchTimeoutMs);
+    }
   }
 
   #restartTimerC(b: Branch, done: (res: SipResponse) => void): void {

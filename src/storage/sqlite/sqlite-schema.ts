@@ -109,6 +109,30 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (owner, watcher)
   ) STRICT, WITHOUT ROWID;
   `,
+  // 3: offline MESSAGEs (RFC 3428 store-and-forward), one row per stored message.
+  // `seq` is the arrival order: an AUTOINCREMENT rowid, so a value is never reused, even after the
+  // newest row was deleted (https://sqlite.org/autoinc.html) — the order of a recipient's queue
+  // is `ORDER BY seq`. The row keeps its rowid (bodies can be large, see step 2's note).
+  // The body is a BLOB, byte-exact whatever its type; `headers` is JSON `[[name, value], ...]`.
+  `
+  CREATE TABLE messages (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           TEXT    NOT NULL UNIQUE,
+    recipient    TEXT    NOT NULL,
+    from_header  TEXT    NOT NULL,
+    to_header    TEXT    NOT NULL,
+    date         TEXT    NOT NULL,
+    content_type TEXT    NOT NULL,
+    headers      TEXT    NOT NULL,
+    body         BLOB    NOT NULL,
+    call_id      TEXT    NOT NULL,
+    received_at  INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    attempts     INTEGER NOT NULL CHECK (attempts >= 0)
+  ) STRICT;
+  CREATE INDEX messages_recipient ON messages (recipient, seq);
+  CREATE INDEX messages_expires_at ON messages (expires_at);
+  `,
 ];
 
 /** The schema version this code writes and reads. */

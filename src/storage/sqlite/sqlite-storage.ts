@@ -3,9 +3,10 @@
  * better-sqlite3. The default backend for a single node (ARCHITECTURE.md, storage/sqlite).
  *
  * Durability choice: `journal_mode = WAL` with `synchronous = NORMAL`.
- * - What must hold: bindings, subscriptions and publications written before the process dies —
- *   including `kill -9`, an OOM kill or a crash of Node itself — are there when the server
- *   restarts, so clients need not re-register, re-subscribe or re-publish.
+ * - What must hold: bindings, subscriptions, publications and stored MESSAGEs written before the
+ *   process dies — including `kill -9`, an OOM kill or a crash of Node itself — are there when
+ *   the server restarts, so clients need not re-register, re-subscribe or re-publish, and a
+ *   message answered 202 is still delivered.
  * - Why that holds: in WAL mode every commit is written (write(2)) into the `-wal` file before
  *   the call returns. After a process kill the operating system still holds those pages in its
  *   cache and writes them out; the next open replays the WAL. With NORMAL, SQLite fsyncs only at
@@ -16,7 +17,9 @@
  *   milliseconds); a binding lost to a power cut is repaired by the client's next REGISTER (at the
  *   latest one registration interval later): refreshing is routine (RFC 3261 §10.2.4). Likewise a
  *   refresh of a lost subscription or publication is answered 481 or 412, and the client creates
- *   it anew.
+ *   it anew. A stored MESSAGE is the exception: nobody repairs it, so a 202-answered message can
+ *   be lost to a power cut (never to a process crash) — the price of not waiting on the disk for
+ *   every MESSAGE; a deployment that must survive power cuts needs FULL (not configurable yet).
  * - Why not the default rollback journal: every commit would rewrite pages in place with several
  *   fsyncs, and readers would block behind writers.
  *
@@ -27,9 +30,10 @@ import { join } from 'node:path';
 import DatabaseConstructor from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { BindingStore, PresenceRuleStore, PublicationStore, Storage, SubscriptionStore } from '../port.js';
+import type { BindingStore, MessageStore, PresenceRuleStore, PublicationStore, Storage, SubscriptionStore } from '../port.js';
 import { toStorageError } from '../errors.js';
 import { SqliteBindingStore } from './sqlite-binding-store.js';
+import { SqliteMessageStore } from './sqlite-message-store.js';
 import { SqlitePresenceRuleStore } from './sqlite-presence-rule-store.js';
 import { SqlitePublicationStore } from './sqlite-publication-store.js';
 import { SCHEMA_VERSION, migrate } from './sqlite-schema.js';
@@ -54,6 +58,7 @@ export class SqliteStorage implements Storage {
   readonly subscriptions: SubscriptionStore;
   readonly publications: PublicationStore;
   readonly presenceRules: PresenceRuleStore;
+  readonly messages: MessageStore;
   /** The database file, or `:memory:`. */
   readonly location: string;
   readonly #db: Database;
@@ -67,6 +72,7 @@ export class SqliteStorage implements Storage {
     this.subscriptions = new SqliteSubscriptionStore(db);
     this.publications = new SqlitePublicationStore(db);
     this.presenceRules = new SqlitePresenceRuleStore(db);
+    this.messages = new SqliteMessageStore(db);
   }
 
   /** Open (creating directory, file and schema as needed) and migrate to the current schema. */

@@ -110,11 +110,11 @@ describe('SQLite schema migrations', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it('is at version 2', () => {
-    expect(SQLITE_SCHEMA_VERSION).toBe(2);
+  it('is at version 3', () => {
+    expect(SQLITE_SCHEMA_VERSION).toBe(3);
   });
 
-  it('upgrades a version-1 database to version 2, keeping its bindings and adding the event-state tables', async () => {
+  it('upgrades a version-1 database to version 3, keeping its bindings and adding the event-state and message tables', async () => {
     writeV1Database(file);
     expect(inspect(file, tableNames)).toEqual(['bindings']);
 
@@ -135,8 +135,8 @@ describe('SQLite schema migrations', () => {
     }
 
     inspect(file, (db) => {
-      expect(db.pragma('user_version', { simple: true })).toBe(2);
-      expect(tableNames(db)).toEqual(['bindings', 'presence_rules', 'publications', 'subscriptions']);
+      expect(db.pragma('user_version', { simple: true })).toBe(3);
+      expect(tableNames(db)).toEqual(['bindings', 'messages', 'presence_rules', 'publications', 'subscriptions']);
       const indexes = db
         .prepare<[], string>("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
         .pluck()
@@ -144,6 +144,8 @@ describe('SQLite schema migrations', () => {
       expect(indexes).toEqual([
         'bindings_expires_at',
         'bindings_flow',
+        'messages_expires_at',
+        'messages_recipient',
         'publications_expires_at',
         'subscriptions_expires_at',
         'subscriptions_flow',
@@ -152,7 +154,7 @@ describe('SQLite schema migrations', () => {
       ]);
     });
 
-    // A second open finds version 2 and migrates nothing: the rows written above are all there.
+    // A second open finds version 3 and migrates nothing: the rows written above are all there.
     const again = await SqliteStorage.open({ dataDir: root, logger });
     try {
       expect(await again.bindings.count(NOW)).toBe(1);
@@ -163,12 +165,12 @@ describe('SQLite schema migrations', () => {
     }
   });
 
-  it('creates version 2 directly on an empty file', async () => {
+  it('creates version 3 directly on an empty file', async () => {
     const storage = await SqliteStorage.open({ dataDir: root, logger });
     await storage.close();
     inspect(file, (db) => {
-      expect(db.pragma('user_version', { simple: true })).toBe(2);
-      expect(tableNames(db)).toEqual(['bindings', 'presence_rules', 'publications', 'subscriptions']);
+      expect(db.pragma('user_version', { simple: true })).toBe(3);
+      expect(tableNames(db)).toEqual(['bindings', 'messages', 'presence_rules', 'publications', 'subscriptions']);
     });
   });
 
