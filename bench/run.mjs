@@ -16,9 +16,14 @@
  *    failures, retransmissions and response-time percentiles; then the highest rate sustained with
  *    < 1% failures, and a summary block.
  *
+ * 5. Then the presence part (bench/presence.mjs, its own servers): PUBLISH -> NOTIFY fan-out, one
+ *    presentity with 1,000 watchers and 10,000 presentities with 10 watchers each, with its own
+ *    summary block. Its options are those of `node bench/presence.mjs` (run it alone to set them).
+ *
  * Options: --rates 500,1000,... --step-seconds 6 --users 10000 --populate-rate 1000
- * --settle-seconds 35 --keep (keep the temporary directory). SIPp and the server share this
- * machine's cores: the figures are for the pair, not the server alone. Takes about 90 s.
+ * --settle-seconds 35 --keep (keep the temporary directories) --skip-presence (REGISTER only)
+ * --presence-only. SIPp and the server share this machine's cores: the figures are for the pair,
+ * not the server alone. The REGISTER part takes about 90 s, the presence part a few minutes.
  */
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -30,6 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { highestSustained, parseRttCsv, parseStatCsv, parseVmRss, summarizeStep, usersCsv } from './lib/sipp-results.mjs';
+import { runPresenceBench } from './presence.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const MAIN = join(ROOT, 'dist', 'main.js');
@@ -45,6 +51,8 @@ const { values: opt } = parseArgs({
     'populate-rate': { type: 'string', default: '1000' },
     'settle-seconds': { type: 'string', default: '35' },
     keep: { type: 'boolean', default: false },
+    'skip-presence': { type: 'boolean', default: false },
+    'presence-only': { type: 'boolean', default: false },
   },
 });
 const RATES = opt.rates.split(',').map((s) => Number(s.trim()));
@@ -106,6 +114,8 @@ function startServer(workDir, dataDir) {
     '--data-dir', dataDir,
     '--auth', 'off',
     '--log-level', 'warn',
+    // No management API: the bench needs no HTTP port (the default, 8080, may be taken).
+    '--api-listen', 'off',
   ], { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -193,7 +203,7 @@ function printRow(label, s) {
   );
 }
 
-async function main() {
+async function registerBench() {
   if (!existsSync(MAIN)) fail(`${MAIN} is missing: run "npm run build" first (npm run bench does)`);
   if (!onPath('sipp')) fail('sipp is not installed (Debian package sip-tester)');
   const started = Date.now();
@@ -280,7 +290,22 @@ async function main() {
     if (opt.keep) process.stdout.write(`kept ${workDir}\n`);
     else await rm(workDir, { recursive: true, force: true });
   }
-  process.exitCode = exitStatus;
+  return exitStatus;
+}
+
+async function main() {
+  let status = 0;
+  if (!opt['presence-only']) status = await registerBench();
+  if (!opt['skip-presence']) {
+    if (!opt['presence-only']) process.stdout.write('\n');
+    try {
+      status = Math.max(status, await runPresenceBench({ keep: opt.keep }));
+    } catch (err) {
+      process.stderr.write(`bench: presence: ${err instanceof Error ? err.message : String(err)}\n`);
+      status = 1;
+    }
+  }
+  process.exitCode = status;
 }
 
 await main();

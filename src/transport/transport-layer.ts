@@ -109,7 +109,7 @@ export class TransportLayer {
       ...limits,
       maxHeaderBytes: Math.min(limits.maxHeaderBytes ?? limits.maxMessageSize, limits.maxMessageSize),
     });
-    for (const key of ['maxMessageSize', 'maxConnections', 'idleTimeoutMs', 'connectTimeoutMs', 'maxHeaderBytes'] as const) {
+    for (const key of ['maxMessageSize', 'maxConnections', 'idleTimeoutMs', 'connectTimeoutMs', 'maxHeaderBytes', 'udpReceiveBufferBytes'] as const) {
       const v = this.#limits[key];
       if (!Number.isInteger(v) || v < 1) throw new SipError('TRANSPORT_ERROR', { detail: `transport limit ${key} must be a positive integer, got ${String(v)}` });
     }
@@ -298,7 +298,7 @@ export class TransportLayer {
   async #bindUdp(spec: ListenSpec): Promise<void> {
     const family = this.#checkSpec(spec);
     const ipv6Only = family === 6 && isWildcard(spec.address) && this.#hasIPv4Twin(spec);
-    const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only });
+    const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only, recvBufferSize: this.#limits.udpReceiveBufferBytes });
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
