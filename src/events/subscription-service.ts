@@ -385,8 +385,10 @@ export class SubscriptionService {
       throw new SipError('SERVICE_UNAVAILABLE', { detail: what, headers: [['Retry-After', String(RETRY_AFTER_LIMIT)]] });
     };
     if ((await this.#o.store.count(now)) >= l.maxTotal) refuse('too many subscriptions');
-    if ((await this.#o.store.listByWatcher(watcher, now)).length >= l.maxPerWatcher) refuse('too many subscriptions for this watcher');
-    if ((await this.#o.store.listByResource(pkg.name, resource, now)).length >= l.maxPerResource) refuse('too many watchers for this resource');
+    // Counted in the store (indexed), not by loading rows: a presentity with 1,000 watchers made
+    // each SUBSCRIBE read all of them (the fan-out bench measured ~7 ms per SUBSCRIBE).
+    if ((await this.#o.store.countByWatcher(watcher, now)) >= l.maxPerWatcher) refuse('too many subscriptions for this watcher');
+    if ((await this.#o.store.countByResource(pkg.name, resource, now)) >= l.maxPerResource) refuse('too many watchers for this resource');
   }
 
   async #respond200(request: IncomingRequest, record: SubscriptionRecord, expires: number, creates = false): Promise<void> {

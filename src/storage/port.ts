@@ -135,6 +135,10 @@ export interface SubscriptionStore {
   /** Live subscriptions whose source flow is `flow`. */
   listByFlow(flow: string, now: number): Promise<SubscriptionRecord[]>;
   count(now: number): Promise<number>;
+  /** Number of live subscriptions to a resource for one package (limits: no rows are read). */
+  countByResource(event: string, resource: string, now: number): Promise<number>;
+  /** Number of live subscriptions a watcher holds. */
+  countByWatcher(watcher: string, now: number): Promise<number>;
   /** Remove and return every subscription with expiresAt <= now. */
   sweep(now: number): Promise<SubscriptionRecord[]>;
 }

@@ -408,6 +408,24 @@ export function describeSubscriptionStoreContract(
         expect(await storage.subscriptions.count(NOW - 1)).toBe(3);
         expect(await storage.subscriptions.count(NOW + HOUR)).toBe(0);
       });
+
+      it('counts by resource (per package) and by watcher, leaving out expired ones', async () => {
+        await putAll([
+          makeSubscription('a;l;r', ALICE, BOB),
+          makeSubscription('b;l;r', ALICE, CAROL),
+          makeSubscription('c;l;r', ALICE, CAROL, { expiresAt: NOW }),
+          makeSubscription('d;l;r', ALICE, ALICE, { event: 'presence.winfo' }),
+          makeSubscription('e;l;r', BOB, CAROL),
+        ]);
+        expect(await storage.subscriptions.countByResource('presence', ALICE, NOW)).toBe(2);
+        expect(await storage.subscriptions.countByResource('presence.winfo', ALICE, NOW)).toBe(1);
+        expect(await storage.subscriptions.countByResource('presence', BOB, NOW)).toBe(1);
+        expect(await storage.subscriptions.countByResource('presence', CAROL, NOW)).toBe(0);
+        expect(await storage.subscriptions.countByWatcher(CAROL, NOW)).toBe(2);
+        expect(await storage.subscriptions.countByWatcher(CAROL, NOW - 1)).toBe(3);
+        expect(await storage.subscriptions.countByWatcher(BOB, NOW)).toBe(1);
+        expect(await storage.subscriptions.countByWatcher('nobody@localhost', NOW)).toBe(0);
+      });
     });
 
     describe('sweep', () => {

@@ -61,6 +61,8 @@ export class SqliteSubscriptionStore implements SubscriptionStore {
   readonly #listByWatcher: Statement<[string, number], SubscriptionRow>;
   readonly #listByFlow: Statement<[string, number], SubscriptionRow>;
   readonly #count: Statement<[number], number>;
+  readonly #countByResource: Statement<[string, string, number], number>;
+  readonly #countByWatcher: Statement<[string, number], number>;
   readonly #sweep: Statement<[number], SubscriptionRow>;
 
   constructor(db: Database) {
@@ -96,6 +98,12 @@ export class SqliteSubscriptionStore implements SubscriptionStore {
       `SELECT ${COLUMNS} FROM subscriptions WHERE flow = ? AND expires_at > ?`,
     );
     this.#count = db.prepare<[number], number>('SELECT count(*) FROM subscriptions WHERE expires_at > ?').pluck();
+    this.#countByResource = db.prepare<[string, string, number], number>(
+      'SELECT count(*) FROM subscriptions WHERE event = ? AND resource = ? AND expires_at > ?',
+    ).pluck();
+    this.#countByWatcher = db.prepare<[string, number], number>(
+      'SELECT count(*) FROM subscriptions WHERE watcher = ? AND expires_at > ?',
+    ).pluck();
     this.#sweep = db.prepare<[number], SubscriptionRow>(
       `DELETE FROM subscriptions WHERE expires_at <= ? RETURNING ${COLUMNS}`,
     );
@@ -143,6 +151,14 @@ export class SqliteSubscriptionStore implements SubscriptionStore {
       const n = this.#count.get(now);
       return n ?? 0;
     });
+  }
+
+  async countByResource(event: string, resource: string, now: number): Promise<number> {
+    return sqliteCall(this.#db, 'countByResource', () => this.#countByResource.get(event, resource, now) ?? 0);
+  }
+
+  async countByWatcher(watcher: string, now: number): Promise<number> {
+    return sqliteCall(this.#db, 'countByWatcher', () => this.#countByWatcher.get(watcher, now) ?? 0);
   }
 
   async sweep(now: number): Promise<SubscriptionRecord[]> {
