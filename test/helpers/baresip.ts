@@ -35,13 +35,10 @@
  * starts baresip with `-s` (SIP trace on stdout); `HERALD_BARESIP_BIN` overrides the binary;
  * `HERALD_BARESIP_MODULES` overrides the module directory.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer as createTcpServer } from 'node:net';
-import { createSocket } from 'node:dgram';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { canBind, ClientProcess, ephemeralTcpPort, escapeRegExp, startOnFreePort } from './client-process.js';
 
 export interface BaresipOptions {
   user: string;
@@ -118,72 +115,46 @@ const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
  * REGISTER is then already on the wire: wait for `registrationOk(b.aor)`). Retries on another
  * port when the chosen one was taken in the meantime. The caller must `stop()` it.
  */
-export async function startBaresip(options: BaresipOptions): Promise<Baresip> {
-  const attempts = options.sipPort === undefined ? 4 : 1;
-  let lastError: unknown;
-  for (let i = 0; i < attempts; i++) {
-    const port = options.sipPort ?? (await findFreePortPair());
-    const instance = new BaresipProcess(options, port);
-    try {
-      await instance.start();
-      return instance;
-    } catch (err) {
-      lastError = err;
-      await instance.stop();
-      // Only a port lost to a race is worth another try.
-      if (!instance.lines.some((l) => /Address already in use/.test(l))) break;
-    }
-  }
-  throw lastError instanceof Error ? lastError : new Error(String(lastError));
-}
-
-interface LineWaiter {
-  re: RegExp;
-  from: number;
-  resolve(line: string): void;
-  reject(err: Error): void;
-  timer: NodeJS.Timeout;
+export function startBaresip(options: BaresipOptions): Promise<Baresip> {
+  return startOnFreePort(options.sipPort, findFreePortPair, (port) => new BaresipProcess(options, port), /Address already in use/);
 }
 
 class BaresipProcess implements Baresip {
   readonly sipPort: number;
   readonly aor: string;
   readonly accountLine: string;
-  readonly lines: string[] = [];
   #options: BaresipOptions;
-  #dir = '';
-  #child: ChildProcess | undefined;
-  #exit: Promise<void> = Promise.resolve();
-  #exited = false;
-  #waiters = new Set<LineWaiter>();
-  #partial = { stdout: '', stderr: '' };
-  #stopping: Promise<void> | undefined;
-  #dirCreated = false;
-  #log = process.env.HERALD_BARESIP_LOG === '1';
-  readonly #killOnParentExit = (): void => {
-    this.#child?.kill('SIGKILL');
-  };
+  #proc: ClientProcess;
 
   constructor(options: BaresipOptions, sipPort: number) {
     this.#options = options;
     this.sipPort = sipPort;
     this.aor = `${options.user}@${options.domain}`;
     this.accountLine = accountLine(options);
+    this.#proc = new ClientProcess({
+      name: 'baresip',
+      logPrefix: `baresip ${this.aor}:${sipPort}`,
+      log: process.env.HERALD_BARESIP_LOG === '1',
+      quitCommand: '/quit',
+      cleanLine: (raw) => raw.replace(ANSI, ''),
+    });
   }
 
   get dir(): string {
-    return this.#dir;
+    return this.#proc.dir;
+  }
+
+  get lines(): string[] {
+    return this.#proc.lines;
   }
 
   get exited(): boolean {
-    return this.#exited;
+    return this.#proc.exited;
   }
 
   async start(): Promise<void> {
     const o = this.#options;
-    const dir = await mkdtemp(join(tmpdir(), 'herald-baresip-'));
-    this.#dir = dir;
-    this.#dirCreated = true;
+    const dir = await this.#proc.makeDir('herald-baresip-');
     await writeFile(join(dir, 'config'), configText(this.sipPort, o.extraConfig));
     await writeFile(join(dir, 'accounts'), `${this.accountLine}\n`);
     // Always write contacts: a missing file makes baresip create a template that subscribes to
@@ -193,151 +164,31 @@ class BaresipProcess implements Baresip {
 
     const args = ['-f', dir];
     if (o.sipTrace ?? process.env.HERALD_BARESIP_TRACE === '1') args.push('-s');
-    const child = spawn(process.env.HERALD_BARESIP_BIN ?? 'baresip', args, {
-      cwd: dir,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    this.#child = child;
-    process.once('exit', this.#killOnParentExit);
-    this.#exit = new Promise<void>((resolve) => {
-      const finish = (why: Error): void => {
-        if (this.#exited) return;
-        this.#exited = true;
-        process.removeListener('exit', this.#killOnParentExit);
-        for (const w of this.#waiters) {
-          clearTimeout(w.timer);
-          w.reject(why);
-        }
-        this.#waiters.clear();
-        resolve();
-      };
-      // 'close' comes after the output streams ended, so no line is lost.
-      child.once('close', (code, signal) => {
-        this.#onOutput('stdout', '\n');
-        this.#onOutput('stderr', '\n');
-        finish(new Error(`baresip exited (code ${code}, signal ${signal})\n${this.#tail()}`));
-      });
-      child.once('error', (err) => {
-        // spawn failure (ENOENT)
-        this.lines.push(`spawn error: ${err.message}`);
-        finish(err);
-      });
-    });
-    child.stdout?.setEncoding('utf8').on('data', (s: string) => this.#onOutput('stdout', s));
-    child.stderr?.setEncoding('utf8').on('data', (s: string) => this.#onOutput('stderr', s));
-    child.stdin?.on('error', () => {
-      /* EPIPE after exit: the exit handler reports it */
-    });
+    this.#proc.spawn(process.env.HERALD_BARESIP_BIN ?? 'baresip', args);
 
-    const ready = this.waitForLine(/^baresip is ready\.$|ua: init failed/, o.readyTimeoutMs ?? 10_000);
-    const line = await ready;
-    if (/init failed/.test(line)) throw new Error(`baresip failed to start on port ${this.sipPort}\n${this.#tail()}`);
+    const line = await this.waitForLine(/^baresip is ready\.$|ua: init failed/, o.readyTimeoutMs ?? 10_000);
+    if (/init failed/.test(line)) throw new Error(`baresip failed to start on port ${this.sipPort}\n${this.#proc.tail()}`);
   }
 
   waitForLine(re: RegExp, timeoutMs: number, from = 0): Promise<string> {
-    for (let i = from; i < this.lines.length; i++) {
-      if (matches(re, this.lines[i])) return Promise.resolve(this.lines[i]);
-    }
-    if (this.#exited) return Promise.reject(new Error(`baresip has exited; no line matched ${re}\n${this.#tail()}`));
-    return new Promise<string>((resolve, reject) => {
-      const waiter: LineWaiter = {
-        re,
-        from,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.#waiters.delete(waiter);
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for baresip line ${re}\n${this.#tail()}`));
-        }, timeoutMs),
-      };
-      this.#waiters.add(waiter);
-    });
+    return this.#proc.waitForLine(re, timeoutMs, from);
   }
 
   command(text: string): void {
-    if (!this.#child?.stdin || this.#exited) throw new Error(`baresip is not running; cannot send ${JSON.stringify(text)}`);
-    this.#child.stdin.write(`${text}\n`);
+    this.#proc.command(text);
   }
 
   stop(): Promise<void> {
-    this.#stopping ??= this.#stop();
-    return this.#stopping;
+    // A graceful quit un-REGISTERs and un-SUBSCRIBEs; baresip waits for those transactions (up
+    // to 32 s over UDP when the server is gone), so bound it. baresip's first SIGTERM only
+    // repeats the graceful stop; the second one exits at once.
+    return this.#proc.stop([
+      { send: 'quit', waitMs: 3_000 },
+      { send: 'SIGTERM', waitMs: 200 },
+      { send: 'SIGTERM', waitMs: 1_000 },
+      { send: 'SIGKILL', waitMs: 2_000 },
+    ]);
   }
-
-  async #stop(): Promise<void> {
-    try {
-      const child = this.#child;
-      if (child && !this.#exited) {
-        // A graceful quit un-REGISTERs and un-SUBSCRIBEs; baresip waits for those transactions.
-        try {
-          child.stdin?.write('/quit\n');
-        } catch {
-          /* stdin already closed */
-        }
-        // It waits for them (up to 32 s over UDP when the server is gone), so bound it. baresip's
-        // first SIGTERM only repeats the graceful stop; the second one exits at once.
-        if (!(await this.#exitedWithin(3_000))) {
-          child.kill('SIGTERM');
-          if (!(await this.#exitedWithin(200))) {
-            child.kill('SIGTERM');
-            if (!(await this.#exitedWithin(1_000))) {
-              child.kill('SIGKILL');
-              await this.#exitedWithin(2_000);
-            }
-          }
-        }
-      }
-      this.#child?.stdin?.destroy();
-    } finally {
-      process.removeListener('exit', this.#killOnParentExit);
-      if (this.#dirCreated) await rm(this.dir, { recursive: true, force: true });
-    }
-  }
-
-  async #exitedWithin(ms: number): Promise<boolean> {
-    if (this.#exited) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    });
-    const result = await Promise.race([this.#exit.then(() => true as const), timeout]);
-    clearTimeout(timer);
-    return result;
-  }
-
-  #onOutput(stream: 'stdout' | 'stderr', chunk: string): void {
-    const text = this.#partial[stream] + chunk;
-    // stdio echoes the command line being typed with bare CRs ("/\r/q\r/qu\r"): split on those too.
-    const parts = text.split(/\r\n|\n|\r/);
-    this.#partial[stream] = parts.pop() ?? '';
-    for (const raw of parts) {
-      const line = raw.replace(ANSI, '');
-      if (line.length === 0) continue;
-      this.lines.push(line);
-      if (this.#log) process.stderr.write(`[baresip ${this.aor}:${this.sipPort}] ${line}\n`);
-      const index = this.lines.length - 1;
-      for (const w of this.#waiters) {
-        if (index >= w.from && matches(w.re, line)) {
-          clearTimeout(w.timer);
-          this.#waiters.delete(w);
-          w.resolve(line);
-        }
-      }
-    }
-  }
-
-  #tail(): string {
-    return this.lines.slice(-25).map((l) => `  | ${l}`).join('\n');
-  }
-}
-
-function matches(re: RegExp, line: string): boolean {
-  re.lastIndex = 0; // a /g or /y expression keeps state between calls
-  return re.test(line);
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function accountLine(o: BaresipOptions): string {
@@ -391,33 +242,4 @@ async function findFreePortPair(): Promise<number> {
     if ((await canBind('udp', p)) && (await canBind('tcp', p + 1)) && (await canBind('udp', p + 1))) return p;
   }
   throw new Error('no free port pair for baresip on 127.0.0.1');
-}
-
-function ephemeralTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createTcpServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function canBind(transport: 'udp' | 'tcp', port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (transport === 'tcp') {
-      const srv = createTcpServer();
-      srv.once('error', () => resolve(false));
-      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-    } else {
-      const sock = createSocket('udp4');
-      sock.once('error', () => {
-        sock.close();
-        resolve(false);
-      });
-      sock.bind(port, '127.0.0.1', () => sock.close(() => resolve(true)));
-    }
-  });
 }

@@ -40,12 +40,9 @@
  * Environment: `HERALD_LINPHONE_LOG=1` mirrors every line to stderr; `HERALD_LINPHONE_BIN`
  * overrides the binary.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer as createTcpServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { canBind, ClientProcess, ephemeralTcpPort, escapeRegExp, startOnFreePort } from './client-process.js';
 import { findOnPath } from './interop.js';
 
 export interface LinphoneOptions {
@@ -120,30 +117,8 @@ export function friendStatus(aor: string, status: string): RegExp {
 }
 
 /** Write an rc file and HOME, spawn linphonec, resolve at its first prompt. The caller must `stop()` it. */
-export async function startLinphone(options: LinphoneOptions): Promise<Linphone> {
-  const attempts = options.sipPort === undefined ? 4 : 1;
-  let lastError: unknown;
-  for (let i = 0; i < attempts; i++) {
-    const port = options.sipPort ?? (await findFreePort());
-    const instance = new LinphoneProcess(options, port);
-    try {
-      await instance.start();
-      return instance;
-    } catch (err) {
-      lastError = err;
-      await instance.stop();
-      if (!instance.lines.some((l) => /already in use|Could not start \w+ transport|Cannot bind/i.test(l))) break;
-    }
-  }
-  throw lastError instanceof Error ? lastError : new Error(String(lastError));
-}
-
-interface LineWaiter {
-  re: RegExp;
-  from: number;
-  resolve(line: string): void;
-  reject(err: Error): void;
-  timer: NodeJS.Timeout;
+export function startLinphone(options: LinphoneOptions): Promise<Linphone> {
+  return startOnFreePort(options.sipPort, findFreePort, (port) => new LinphoneProcess(options, port), /already in use|Could not start \w+ transport|Cannot bind/i);
 }
 
 const PROMPT = 'linphonec> ';
@@ -156,40 +131,52 @@ class LinphoneProcess implements Linphone {
   readonly sipPort: number;
   readonly aor: string;
   readonly rcText: string;
-  readonly lines: string[] = [];
   #options: LinphoneOptions;
-  #dir = '';
-  #child: ChildProcess | undefined;
-  #exit: Promise<void> = Promise.resolve();
-  #exited = false;
-  #waiters = new Set<LineWaiter>();
-  #partial = '';
+  #proc: ClientProcess;
   #prompted = false;
   #promptWaiters: Array<() => void> = [];
-  #stopping: Promise<void> | undefined;
-  #log = process.env.HERALD_LINPHONE_LOG === '1';
-  readonly #killOnParentExit = (): void => {
-    this.#child?.kill('SIGKILL');
-  };
 
   constructor(options: LinphoneOptions, sipPort: number) {
     this.#options = options;
     this.sipPort = sipPort;
     this.aor = `${options.user}@${options.domain}`;
     this.rcText = rcText(options, sipPort);
+    this.#proc = new ClientProcess({
+      name: 'linphonec',
+      waitLabel: `linphonec (${this.aor})`,
+      logPrefix: `linphonec ${this.aor}:${sipPort}`,
+      log: process.env.HERALD_LINPHONE_LOG === '1',
+      quitCommand: 'quit',
+      mergeStreams: true,
+      cleanLine: stripPrompt,
+      onText: (text, partial) => {
+        // The prompt has no newline: it marks readiness as soon as it is printed.
+        if (!this.#prompted && (text.includes(PROMPT) || partial.startsWith(PROMPT.trimEnd()))) {
+          this.#prompted = true;
+          for (const p of this.#promptWaiters.splice(0)) p();
+        }
+      },
+      onExit: () => {
+        for (const p of this.#promptWaiters.splice(0)) p();
+      },
+      tail: linphoneTail,
+    });
   }
 
   get dir(): string {
-    return this.#dir;
+    return this.#proc.dir;
+  }
+
+  get lines(): string[] {
+    return this.#proc.lines;
   }
 
   get exited(): boolean {
-    return this.#exited;
+    return this.#proc.exited;
   }
 
   async start(): Promise<void> {
-    const dir = await mkdtemp(join(tmpdir(), 'herald-linphone-'));
-    this.#dir = dir;
+    const dir = await this.#proc.makeDir('herald-linphone-');
     // Without this directory liblinphone cannot open its database and never listens (see above).
     await mkdir(join(dir, '.local', 'share', 'linphone'), { recursive: true });
     const rc = join(dir, 'linphonerc');
@@ -198,40 +185,7 @@ class LinphoneProcess implements Linphone {
     const bin = process.env.HERALD_LINPHONE_BIN ?? 'linphonec';
     const stdbuf = findOnPath('stdbuf');
     const [command, args] = stdbuf ? [stdbuf, ['-oL', '-eL', bin, '-c', rc, '-d', '6']] : [bin, ['-c', rc, '-d', '6']];
-    const child = spawn(command, args, {
-      cwd: dir,
-      env: { ...process.env, HOME: dir, LANG: 'C', LC_ALL: 'C' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    this.#child = child;
-    process.once('exit', this.#killOnParentExit);
-    this.#exit = new Promise<void>((resolve) => {
-      const finish = (why: Error): void => {
-        if (this.#exited) return;
-        this.#exited = true;
-        process.removeListener('exit', this.#killOnParentExit);
-        for (const w of this.#waiters) {
-          clearTimeout(w.timer);
-          w.reject(why);
-        }
-        this.#waiters.clear();
-        for (const p of this.#promptWaiters.splice(0)) p();
-        resolve();
-      };
-      child.once('close', (code, signal) => {
-        this.#onOutput('\n');
-        finish(new Error(`linphonec exited (code ${code}, signal ${signal})\n${this.#tail()}`));
-      });
-      child.once('error', (err) => {
-        this.lines.push(`spawn error: ${err.message}`);
-        finish(err);
-      });
-    });
-    child.stdout?.setEncoding('utf8').on('data', (s: string) => this.#onOutput(s));
-    child.stderr?.setEncoding('utf8').on('data', (s: string) => this.#onOutput(s));
-    child.stdin?.on('error', () => {
-      /* EPIPE after exit: the exit handler reports it */
-    });
+    this.#proc.spawn(command, args, { env: { ...process.env, HOME: dir, LANG: 'C', LC_ALL: 'C' } });
 
     await this.#waitForPrompt(this.#options.readyTimeoutMs ?? 10_000);
   }
@@ -240,141 +194,61 @@ class LinphoneProcess implements Linphone {
     if (this.#prompted) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for the linphonec prompt\n${this.#tail()}`));
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for the linphonec prompt\n${this.#proc.tail()}`));
       }, timeoutMs);
       this.#promptWaiters.push(() => {
         clearTimeout(timer);
         if (this.#prompted) resolve();
-        else reject(new Error(`linphonec exited before its prompt\n${this.#tail()}`));
+        else reject(new Error(`linphonec exited before its prompt\n${this.#proc.tail()}`));
       });
     });
   }
 
   waitForLine(re: RegExp, timeoutMs: number, from = 0): Promise<string> {
-    for (let i = from; i < this.lines.length; i++) {
-      if (matches(re, this.lines[i])) return Promise.resolve(this.lines[i]);
-    }
-    if (this.#exited) return Promise.reject(new Error(`linphonec has exited; no line matched ${re}\n${this.#tail()}`));
-    return new Promise<string>((resolve, reject) => {
-      const waiter: LineWaiter = {
-        re,
-        from,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.#waiters.delete(waiter);
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for linphonec (${this.aor}) line ${re}\n${this.#tail()}`));
-        }, timeoutMs),
-      };
-      this.#waiters.add(waiter);
-    });
+    return this.#proc.waitForLine(re, timeoutMs, from);
   }
 
   command(text: string): void {
-    if (!this.#child?.stdin || this.#exited) throw new Error(`linphonec is not running; cannot send ${JSON.stringify(text)}`);
-    this.#child.stdin.write(`${text}\n`);
+    this.#proc.command(text);
   }
 
   sipMessages(direction: 'sent' | 'received', from = 0): string[] {
+    const lines = this.#proc.lines;
     const marker = direction === 'sent' ? SIP_SENT : SIP_RECEIVED;
     const out: string[] = [];
-    for (let i = from; i < this.lines.length; i++) {
-      if (!marker.test(this.lines[i])) continue;
+    for (let i = from; i < lines.length; i++) {
+      if (!marker.test(lines[i])) continue;
       const message: string[] = [];
-      for (let j = i + 1; j < this.lines.length && !LOG_LINE.test(this.lines[j]); j++) message.push(this.lines[j]);
+      for (let j = i + 1; j < lines.length && !LOG_LINE.test(lines[j]); j++) message.push(lines[j]);
       if (message.length > 0) out.push(message.join('\n'));
     }
     return out;
   }
 
   stop(): Promise<void> {
-    this.#stopping ??= this.#stop(true);
-    return this.#stopping;
+    return this.#proc.stop([
+      { send: 'quit', waitMs: 5_000 },
+      { send: 'SIGTERM', waitMs: 1_000 },
+      { send: 'SIGKILL', waitMs: 2_000 },
+    ]);
   }
 
   kill(): Promise<void> {
-    this.#stopping ??= this.#stop(false);
-    return this.#stopping;
-  }
-
-  async #stop(graceful: boolean): Promise<void> {
-    try {
-      const child = this.#child;
-      if (child && !this.#exited) {
-        if (graceful) {
-          try {
-            child.stdin?.write('quit\n');
-          } catch {
-            /* stdin already closed */
-          }
-        }
-        if (!graceful || !(await this.#exitedWithin(5_000))) {
-          if (graceful) child.kill('SIGTERM');
-          if (!graceful || !(await this.#exitedWithin(1_000))) {
-            child.kill('SIGKILL');
-            await this.#exitedWithin(2_000);
-          }
-        }
-      }
-      this.#child?.stdin?.destroy();
-    } finally {
-      process.removeListener('exit', this.#killOnParentExit);
-      if (this.#dir !== '') await rm(this.#dir, { recursive: true, force: true });
-    }
-  }
-
-  async #exitedWithin(ms: number): Promise<boolean> {
-    if (this.#exited) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    });
-    const result = await Promise.race([this.#exit.then(() => true as const), timeout]);
-    clearTimeout(timer);
-    return result;
-  }
-
-  #onOutput(chunk: string): void {
-    const text = this.#partial + chunk;
-    const parts = text.split(/\r\n|\n|\r/);
-    this.#partial = parts.pop() ?? '';
-    // The prompt has no newline: it marks readiness as soon as it is printed.
-    if (!this.#prompted && (text.includes(PROMPT) || this.#partial.startsWith(PROMPT.trimEnd()))) {
-      this.#prompted = true;
-      for (const p of this.#promptWaiters.splice(0)) p();
-    }
-    for (const raw of parts) {
-      let line = raw;
-      while (line.startsWith(PROMPT)) line = line.slice(PROMPT.length);
-      if (line.length === 0) continue;
-      this.lines.push(line);
-      if (this.#log) process.stderr.write(`[linphonec ${this.aor}:${this.sipPort}] ${line}\n`);
-      const index = this.lines.length - 1;
-      for (const w of this.#waiters) {
-        if (index >= w.from && matches(w.re, line)) {
-          clearTimeout(w.timer);
-          this.#waiters.delete(w);
-          w.resolve(line);
-        }
-      }
-    }
-  }
-
-  #tail(): string {
-    // Console lines matter more than the log's chatter: show the last console lines, then the log tail.
-    const consoleLines = this.lines.filter((l) => !LOG_LINE.test(l) && /^(?:Friend |Message received|Terminating|registered|Warning)/.test(l));
-    const tail = this.lines.slice(-15);
-    return [...consoleLines.slice(-10).map((l) => `  console| ${l}`), ...tail.map((l) => `  | ${l.slice(0, 300)}`)].join('\n');
+    return this.#proc.stop([{ send: 'SIGKILL', waitMs: 2_000 }]);
   }
 }
 
-function matches(re: RegExp, line: string): boolean {
-  re.lastIndex = 0;
-  return re.test(line);
+function stripPrompt(raw: string): string {
+  let line = raw;
+  while (line.startsWith(PROMPT)) line = line.slice(PROMPT.length);
+  return line;
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+function linphoneTail(lines: readonly string[]): string {
+  // Console lines matter more than the log's chatter: show the last console lines, then the log tail.
+  const consoleLines = lines.filter((l) => !LOG_LINE.test(l) && /^(?:Friend |Message received|Terminating|registered|Warning)/.test(l));
+  const tail = lines.slice(-15);
+  return [...consoleLines.slice(-10).map((l) => `  console| ${l}`), ...tail.map((l) => `  | ${l.slice(0, 300)}`)].join('\n');
 }
 
 function rcText(o: LinphoneOptions, sipPort: number): string {
@@ -421,30 +295,7 @@ function rcText(o: LinphoneOptions, sipPort: number): string {
 async function findFreePort(): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const p = await ephemeralTcpPort();
-    if (await canBindUdp(p)) return p;
+    if (await canBind('udp', p)) return p;
   }
   throw new Error('no free port for linphonec on 127.0.0.1');
-}
-
-function ephemeralTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createTcpServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function canBindUdp(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createSocket('udp4');
-    sock.once('error', () => {
-      sock.close();
-      resolve(false);
-    });
-    sock.bind(port, '127.0.0.1', () => sock.close(() => resolve(true)));
-  });
 }
