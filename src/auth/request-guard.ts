@@ -6,6 +6,7 @@
  * - Other requests whose From claims a user of a local domain: challenged with 407 (we act as a
  *   proxy, §22.3); the authenticated user must be that user (403 otherwise).
  * - Trusted peers (IP/CIDR, gateways) and lab mode (`auth: off`) skip the challenge.
+ * - A user marked as acting for a gateway authenticates, then may use any From (phone numbers).
  * DEVIATION(RFC 3261 §22.3): in-dialog requests (To-tag present), ACK and CANCEL are not
  *   challenged — ACK and CANCEL cannot be (§22.1: "CANCEL ... cannot be challenged"), and the
  *   dialog was authorized when it was created; Kamailio's default script does the same.
@@ -19,6 +20,8 @@ import type { DigestAuthenticator } from './authenticator.js';
 export type RequestIdentity =
   | { kind: 'user'; user: string; domain: string }
   | { kind: 'trusted-peer'; address: string }
+  /** A digest user acting for a telephony gateway: its From may name any number. */
+  | { kind: 'gateway'; user: string; domain: string }
   | { kind: 'lab'; user: string | undefined; domain: string | undefined }
   | { kind: 'none' };
 
@@ -34,6 +37,8 @@ export interface RequestGuardOptions {
   localDomainOf(host: string): string | undefined;
   /** A fixed realm for every challenge; by default the user's domain. */
   realm?: string;
+  /** True when an authenticated user acts for a gateway (its From may be any number). */
+  isGatewayUser?(user: string, domain: string): boolean;
   logger: Logger;
 }
 
@@ -74,8 +79,10 @@ export class RequestGuard {
     const method = msg.method;
     if (method === 'ACK' || method === 'CANCEL' || msg.to.params.get('tag') != null) return { kind: 'none' };
     const identity = await this.#authenticate(request, fromDomain, true);
-    // The authenticated user "must own the From" (RFC 3261 §22.3 leaves the policy to the proxy).
+    // The authenticated user "must own the From" (RFC 3261 §22.3 leaves the policy to the proxy)
+    // — except a gateway's user, which sends on behalf of phone numbers (issue 4 item 4).
     if (identity.user !== fromUser || identity.domain !== fromDomain) {
+      if (this.#o.isGatewayUser?.(identity.user, identity.domain)) return { kind: 'gateway', user: identity.user, domain: identity.domain };
       this.#log.info({ user: `${identity.user}@${identity.domain}`, from: `${fromUser ?? ''}@${fromDomain}`, method }, 'From does not match the authenticated user');
       throw new SipError('FORBIDDEN', { detail: 'From does not match the authenticated user' });
     }

@@ -48,7 +48,15 @@ export function defaultConfig(): Config {
       maxSubscriptions: 200000,
       maxWatchersPerPresentity: 2000,
     },
-    messaging: { maxQueuePerRecipient: 100, expirySeconds: 604800 },
+    messaging: {
+      maxQueuePerRecipient: 100,
+      expirySeconds: 604800,
+      maxBodyBytes: 65536,
+      // A person types a few messages a second at most; a burst covers a paste or a script.
+      senderRatePerSecond: 20,
+      senderBurst: 50,
+    },
+    gateways: [],
     // Loopback only: the API changes who sees whose presence; expose it deliberately.
     api: { enabled: true, listen: { address: '127.0.0.1', port: 8080 } },
     transport: {

@@ -130,6 +130,29 @@ export interface MessagingConfig {
   readonly maxQueuePerRecipient: number;
   /** How long a stored message waits for its recipient, seconds (default 7 days). */
   readonly expirySeconds: number;
+  /** Largest MESSAGE body accepted, bytes; larger ones get 413 (RFC 3261 §21.4.11). */
+  readonly maxBodyBytes: number;
+  /** MESSAGEs one sender may send per second, sustained (token bucket); 0 = no limit. */
+  readonly senderRatePerSecond: number;
+  /** How many MESSAGEs one sender may send at once before the rate applies. */
+  readonly senderBurst: number;
+}
+
+/**
+ * A telephony gateway (SMS centre, PBX): MESSAGEs for phone numbers go to it, and it may send
+ * MESSAGEs from any number to local users.
+ */
+export interface GatewayConfig {
+  /** Names it in logs. */
+  readonly name: string;
+  /** Where it is: a sip: URI (host, port, transport); requests go to sip:NUMBER@host:port;user=phone. */
+  readonly uri: string;
+  /** Numbers it serves (`+1`, `0044`); empty = every number. The longest matching prefix wins. */
+  readonly prefixes: readonly string[];
+  /** Addresses (IP or CIDR) it sends from: trusted without a challenge, From may be any number. */
+  readonly peers: readonly string[];
+  /** Digest users (`user` of the first domain, or `user@domain`) that act for the gateway. */
+  readonly users: readonly string[];
 }
 
 export interface Config {
@@ -143,6 +166,7 @@ export interface Config {
   readonly routing: RoutingConfig;
   readonly presence: PresenceConfig;
   readonly messaging: MessagingConfig;
+  readonly gateways: readonly GatewayConfig[];
   readonly api: ApiConfig;
   readonly transport: TransportConfig;
   readonly timers: TimersConfig;

@@ -28,6 +28,7 @@ import type {
   Config,
   DigestAlgorithm,
   DnsConfig,
+  GatewayConfig,
   ListenPoint,
   LogConfig,
   LogLevel,
@@ -61,10 +62,11 @@ const MAX_DELTA_SECONDS = 4_294_967_295;
 /** RFC 3261 §19.1.2: "The default is 5060 for sip: using UDP, TCP, or SCTP." */
 const SIP_DEFAULT_PORT = 5060;
 
-const ROOT_KEYS = ['listen', 'domains', 'dataDir', 'auth', 'users', 'registrar', 'routing', 'presence', 'messaging', 'api', 'transport', 'timers', 'log', 'dns', 'nodeId'] as const;
+const ROOT_KEYS = ['listen', 'domains', 'dataDir', 'auth', 'users', 'registrar', 'routing', 'presence', 'messaging', 'gateways', 'api', 'transport', 'timers', 'log', 'dns', 'nodeId'] as const;
 const PRESENCE_KEYS = ['fromRegistration', 'sameDomain', 'otherDomains', 'minExpires', 'defaultExpires', 'maxExpires', 'maxDocumentBytes', 'maxSubscriptionsPerWatcher', 'maxSubscriptions', 'maxWatchersPerPresentity'] as const;
 const PRESENCE_ACTIONS: readonly PresenceAction[] = ['allow', 'block', 'polite-block', 'confirm'];
-const MESSAGING_KEYS = ['maxQueuePerRecipient', 'expirySeconds'] as const;
+const MESSAGING_KEYS = ['maxQueuePerRecipient', 'expirySeconds', 'maxBodyBytes', 'senderRatePerSecond', 'senderBurst'] as const;
+const GATEWAY_KEYS = ['name', 'uri', 'prefixes', 'peers', 'users'] as const;
 const API_KEYS = ['enabled', 'listen', 'adminToken'] as const;
 /** Shortest admin token accepted: a guessable token would hand every user's rules to anyone. */
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -397,7 +399,46 @@ function readMessaging(r: LayerReader, raw: unknown, base: MessagingConfig): Mes
   return {
     maxQueuePerRecipient: r.integer(obj, 'maxQueuePerRecipient', 'messaging', base.maxQueuePerRecipient, 1, 1_000_000),
     expirySeconds: r.integer(obj, 'expirySeconds', 'messaging', base.expirySeconds, 1, MAX_TIMER_SECONDS),
+    maxBodyBytes: r.integer(obj, 'maxBodyBytes', 'messaging', base.maxBodyBytes, 1, 16_777_216),
+    senderRatePerSecond: r.integer(obj, 'senderRatePerSecond', 'messaging', base.senderRatePerSecond, 0, 1_000_000),
+    senderBurst: r.integer(obj, 'senderBurst', 'messaging', base.senderBurst, 1, 1_000_000),
   };
+}
+
+function readGateway(r: LayerReader, raw: unknown, path: string): GatewayConfig | undefined {
+  const obj = r.mapping(raw, path, GATEWAY_KEYS);
+  if (obj === undefined) return undefined;
+  const before = r.issues.length;
+  for (const key of ['name', 'uri']) if (!has(obj, key)) r.add(join(path, key), 'is required');
+  const name = has(obj, 'name') ? r.string(obj['name'], join(path, 'name')) : undefined;
+  let uri: string | undefined;
+  if (has(obj, 'uri')) {
+    uri = r.string(obj['uri'], join(path, 'uri'));
+    // The full URI grammar is checked where it is parsed (server start); here the obvious mistakes.
+    if (uri !== undefined && (!/^sips?:[^\s@]+$/i.test(uri.trim()) || hasControlOrSpace(uri.trim()))) {
+      r.add(join(path, 'uri'), `must be a sip: URI naming the gateway host, e.g. "sip:gw.example.net:5060;transport=tcp" (no user part) (got ${describeValue(uri)})`);
+    }
+  }
+  const prefixes = r.list(obj, 'prefixes', path, [], (v, p) => {
+    const s = typeof v === 'number' ? String(v) : r.string(v, p);
+    if (s === undefined) return undefined;
+    if (!/^\+?[0-9]+$/.test(s)) {
+      r.add(p, `must be digits with an optional leading "+", e.g. "+1" or "0044" (got ${describeValue(v)})`);
+      return undefined;
+    }
+    return s;
+  });
+  const peers = r.list(obj, 'peers', path, [], (v, p) => r.parsedString(v, p, parseIpOrCidr));
+  const users = r.list(obj, 'users', path, [], (v, p) => {
+    const s = r.string(v, p);
+    if (s !== undefined && (hasControlOrSpace(s) || s.startsWith('@') || s.endsWith('@'))) {
+      r.add(p, `must be "user" or "user@domain" (got ${describeValue(s)})`);
+      return undefined;
+    }
+    return s;
+  });
+  if (r.issues.length > before || name === undefined || uri === undefined) return undefined;
+  return { name, uri: uri.trim(), prefixes, peers, users };
 }
 
 /** `HOST:PORT` (IPv6 as `[::1]:8080`) where the management API listens; the port is required. */
@@ -560,6 +601,7 @@ export function validateConfig(input: unknown, base: Config = defaultConfig(), o
     routing: readRouting(r, root['routing'], base.routing),
     presence: readPresence(r, root['presence'], base.presence),
     messaging: readMessaging(r, root['messaging'], base.messaging),
+    gateways: r.list(root, 'gateways', '', base.gateways, (v, p) => readGateway(r, v, p)),
     api: readApi(r, root['api'], base.api),
     transport: readTransport(r, root['transport'], base.transport),
     timers: readTimers(r, root['timers'], base.timers),

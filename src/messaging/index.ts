@@ -13,3 +13,5 @@ export type {
 } from './message-relay.js';
 export { isNotificationContent, cpimContentType, NEVER_STORED_TYPES } from './notification-content.js';
 export { KEPT_HEADERS, deliveryRequest, storedMessageOf } from './stored-message.js';
+export { MessageAdmission } from './message-admission.js';
+export type { MessageAdmissionOptions } from './message-admission.js';

@@ -49,8 +49,8 @@
  *   at-least-once side of the trade, chosen over losing a message. Across several nodes the
  *   store's `remove` decides who counts the delivery, but two nodes could both send one message
  *   before either removes it; that needs a claim (lease) operation on the MessageStore port.
- * Not yet: IMDN generation on delivery or expiry (RFC 5438), per-sender rate limits, gateway
- *   routing, the admin view.
+ * Size and per-sender rate limits are checked before a MESSAGE gets here (message-admission.ts);
+ *   gateway routing is the router's (routing/gateway-routes.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';

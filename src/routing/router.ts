@@ -10,6 +10,11 @@
  *   the user's bindings (q order), 480 when none, 404 for an unknown user.
  * - Requests for another domain: only for an authenticated local user or a trusted peer (no open
  *   relay, 403 otherwise), forwarded to the Request-URI.
+ * - Phone numbers (gateway-routes.ts): a tel: Request-URI, or a local-domain sip: URI whose user
+ *   is a number no local user has, goes to the gateway serving the number (same relay policy as
+ *   other domains); 404 when no gateway serves it.
+ * - Every MESSAGE passes the messaging admission first (413 too large, 503 + Retry-After over the
+ *   sender's rate), wherever it goes.
  * - In-dialog requests carrying a Route beyond us are forwarded along it.
  * DEVIATION(RFC 3261 §16.4 strict routing): a Request-URI that is a Record-Route value we put in
  *   a strict-router dialog is not restored from the last Route; we only insert `lr` routes.
@@ -27,7 +32,8 @@ import type { IncomingRequest, SipApplication, SipStack } from '../stack/port.js
 import type { RequestGuard } from '../auth/index.js';
 import { addressOfRecord, anyAddressOfRecord, type LocalDomains, type LocationService, type Registrar, type UserDirectory } from '../registrar/index.js';
 import type { EventPackageRegistry, PublicationService, SubscriptionService } from '../events/index.js';
-import type { MessageRelay } from '../messaging/index.js';
+import type { MessageAdmission, MessageRelay } from '../messaging/index.js';
+import { noRouteToNumber, phoneNumberOf, type GatewayRoutes } from './gateway-routes.js';
 
 /** Methods this server knows (RFC 3261 and the extensions it proxies or serves). */
 export const KNOWN_METHODS: readonly string[] = [
@@ -58,6 +64,10 @@ export interface RouterOptions {
   events?: EventServices;
   /** MESSAGE for local users: relay, or store-and-forward when no device takes it (RFC 3428). */
   messaging?: MessageRelay;
+  /** Size and per-sender rate checks every MESSAGE passes. */
+  admission?: MessageAdmission;
+  /** Telephony gateways for phone numbers. */
+  gateways?: GatewayRoutes;
   location: LocationService;
   guard: RequestGuard;
   domains: LocalDomains;
@@ -100,6 +110,7 @@ export class Router implements SipApplication {
     // the proxy, the proxy SHOULD reject the request with a 416 (Unsupported URI Scheme)".
     if (!isSipUri(ruri) && !isTelUri(ruri)) throw new SipError('UNSUPPORTED_URI_SCHEME', { detail: `${ruri.scheme}:` });
     this.#removeOwnRoute(msg);
+    if (msg.method === 'MESSAGE') this.#o.admission?.check(request);
 
     // §16.4: with a Route left, the request follows it (loose routing); mid-dialog traffic.
     if (msg.routes.length > 0) {
@@ -118,7 +129,12 @@ export class Router implements SipApplication {
       return;
     }
 
-    if (isTelUri(ruri)) throw new SipError('NOT_FOUND', { detail: 'no route for tel: URI' });
+    if (isTelUri(ruri)) {
+      const number = phoneNumberOf(ruri);
+      if (number === undefined) throw new SipError('BAD_URI', { detail: 'tel: URI without a number' });
+      await this.#toNumber(request, number);
+      return;
+    }
     if (!isSipUri(ruri)) return; // narrowed above
 
     if (msg.method === 'REGISTER') {
@@ -205,7 +221,7 @@ export class Router implements SipApplication {
     if (!(await this.#o.users.exists(resource.user, resource.domain))) throw this.#unknownUser(request, resource.key);
     if (msg.method === 'PUBLISH') {
       // Only the presentity itself (or a trusted peer, or lab mode) publishes its state.
-      if (identity.kind === 'none' || (identity.kind === 'user' && (identity.user !== resource.user || identity.domain !== resource.domain))) {
+      if (identity.kind === 'none' || identity.kind === 'gateway' || (identity.kind === 'user' && (identity.user !== resource.user || identity.domain !== resource.domain))) {
         throw new SipError('FORBIDDEN', { detail: 'only the presentity may publish its state' });
       }
       await events.publications.handle(request, resource.key, pkg);
@@ -224,8 +240,18 @@ export class Router implements SipApplication {
     await this.#o.guard.authorizeRequest(request);
     this.#checkProxyRequire(msg);
     const aor = addressOfRecord(msg.uri, this.#o.domains);
-    if (!(await this.#o.users.exists(aor.user, aor.domain))) throw this.#unknownUser(request, aor.key);
-    const targets = await this.#o.location.targets(aor.key);
+    const exists = await this.#o.users.exists(aor.user, aor.domain);
+    const targets = exists ? await this.#o.location.targets(aor.key) : [];
+    // A number no local user has may be a phone number a gateway serves. In lab mode every user
+    // "exists": there a number with no registered device is taken for a phone number.
+    if (!exists || (targets.length === 0 && this.#o.guard.labMode)) {
+      const number = this.#o.gateways && this.#o.gateways.size > 0 ? phoneNumberOf(msg.uri) : undefined;
+      if (number !== undefined && this.#o.gateways?.forNumber(number)) {
+        await this.#toNumber(request, number);
+        return;
+      }
+    }
+    if (!exists) throw this.#unknownUser(request, aor.key);
     // RFC 3428: a MESSAGE goes to the messaging service, which relays it to the devices or, when
     // none can take it now, stores it and answers 202.
     if (msg.method === 'MESSAGE' && this.#o.messaging) {
@@ -246,6 +272,26 @@ export class Router implements SipApplication {
     }
     this.#checkProxyRequire(msg);
     await this.#o.stack.proxy(request, [{ uri: msg.uri }], { recordRoute: this.#o.recordRoute });
+  }
+
+  /** A phone number: to the gateway that serves it (relay policy as for other domains). */
+  async #toNumber(request: IncomingRequest, number: string): Promise<void> {
+    const msg = request.message;
+    const gateway = this.#o.gateways?.forNumber(number);
+    if (!gateway) {
+      this.#log.info({ method: msg.method, number, callId: safeCallId(msg) }, 'no gateway for number');
+      throw noRouteToNumber(number);
+    }
+    const identity = await this.#o.guard.authorizeRequest(request);
+    // No open relay to the telephone network either: a gateway charges for what it carries.
+    if (identity.kind === 'none' || (identity.kind === 'lab' && identity.domain === undefined)) {
+      this.#log.info({ method: msg.method, number, source: request.source.address }, 'relay to a gateway refused');
+      throw new SipError('FORBIDDEN', { detail: 'relaying to gateways is not allowed' });
+    }
+    this.#checkProxyRequire(msg);
+    const uri = this.#o.gateways!.targetUri(gateway, number);
+    this.#log.debug({ method: msg.method, number, gateway: gateway.name }, 'to gateway');
+    await this.#o.stack.proxy(request, [{ uri }], { recordRoute: this.#o.recordRoute });
   }
 
   /** §16.5: a request for a user this domain does not have gets 404 (one log line here). */

@@ -7,7 +7,7 @@ import { SystemClock, type Clock } from '../util/clock.js';
 import type { Config } from '../config/index.js';
 import { DigestAuthenticator, RequestGuard, StaticCredentialSource } from '../auth/index.js';
 import { ConfiguredUsers, LocalDomains, LocationService, Registrar } from '../registrar/index.js';
-import { Router } from '../routing/index.js';
+import { GatewayRoutes, Router } from '../routing/index.js';
 import { EventPackageRegistry, PublicationService, SubscriptionService } from '../events/index.js';
 import { PresenceAuthorizer, PresencePackage } from '../events/packages/presence/index.js';
 import { WatcherInfoPackage } from '../events/packages/presence-winfo/index.js';
@@ -15,7 +15,7 @@ import { EmbeddedStack } from '../stack/embedded/index.js';
 import type { ListeningPoint, SipStack } from '../stack/index.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import { ManagementApi } from '../api/index.js';
-import { MessageRelay } from '../messaging/index.js';
+import { MessageAdmission, MessageRelay } from '../messaging/index.js';
 
 export interface HeraldServerOptions {
   config: Config;
@@ -119,6 +119,8 @@ export class HeraldServer {
     });
     this.#stack = stack;
 
+    // Telephony gateways: numbers route to them; their peers are trusted like auth.trustedPeers.
+    const gateways = new GatewayRoutes(c.gateways, domains.domains[0] ?? 'localhost');
     const authenticator = c.auth.enabled
       ? new DigestAuthenticator({
           credentials: new StaticCredentialSource(c.users.map((u) => (c.auth.realm ? { ...u, domain: c.auth.realm } : u))),
@@ -126,12 +128,13 @@ export class HeraldServer {
           logger: log,
           algorithms: [...c.auth.algorithms],
           nonceTtlMs: c.auth.nonceTtlSeconds * 1000,
-          trustedPeers: [...c.auth.trustedPeers],
+          trustedPeers: [...c.auth.trustedPeers, ...c.gateways.flatMap((g) => g.peers)],
         })
       : undefined;
     const guard = new RequestGuard({
       authenticator,
       localDomainOf: (host) => domains.canonical(host),
+      isGatewayUser: (user, domain) => gateways.isGatewayUser(user, domain),
       logger: log,
       ...(c.auth.realm ? { realm: c.auth.realm } : {}),
     });
@@ -205,6 +208,14 @@ export class HeraldServer {
       capabilities: { allowEvents: packages.allowEvents, supported: ['path', 'outbound'] },
       events: { packages, subscriptions, publications },
       messaging,
+      admission: new MessageAdmission({
+        clock: this.#clock,
+        logger: log,
+        maxBodyBytes: c.messaging.maxBodyBytes,
+        senderRatePerSecond: c.messaging.senderRatePerSecond,
+        senderBurst: c.messaging.senderBurst,
+      }),
+      gateways,
     });
     try {
       await stack.start(router);

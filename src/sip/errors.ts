@@ -47,6 +47,10 @@ export const ERROR_TABLE = {
   SERVER_TIMEOUT: { status: 504, reason: 'Server Time-out' },
   INTERNAL: { status: 500, reason: 'Server Internal Error' },
   STORAGE_FAILURE: { status: 500, reason: 'Server Internal Error' },
+  // Server location (RFC 3263): the name has no SIP server (NXDOMAIN, no usable records) —
+  // definitive, like an unknown user; a resolver that fails or times out is temporary.
+  DNS_NAME_NOT_FOUND: { status: 404, reason: 'Not Found' },
+  DNS_FAILURE: { status: 503, reason: 'Service Unavailable' },
   // Transport (never answered on the wire as such; a client transaction maps it to 503/408)
   TRANSPORT_ERROR: { status: 503, reason: 'Service Unavailable' },
 } as const satisfies Record<string, { status: number; reason: string }>;

@@ -4,6 +4,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { createHash } from 'node:crypto';
 
 export class RawUdpClient {
   readonly #sock: dgram.Socket;
@@ -172,4 +173,60 @@ export function request(method: string, ruri: string, o: { from?: string; to?: s
     '',
     body,
   ].join('\r\n');
+}
+
+/** A response to a request text: its Via, From, To (with `toTag`), Call-ID and CSeq copied (RFC 3261 §8.2.6.2). */
+export function responseTo(req: string, status: number, reason = 'OK', o: { toTag?: string; headers?: string[] } = {}): string {
+  const head = req.slice(0, req.indexOf('\r\n\r\n'));
+  const lines = head.split('\r\n').slice(1);
+  const copy = (names: string[]): string[] => lines.filter((l) => names.includes(l.slice(0, l.indexOf(':')).trim().toLowerCase()));
+  const to = copy(['to', 't'])[0] ?? 'To: <sip:x@invalid>';
+  return [
+    `SIP/2.0 ${status} ${reason}`,
+    ...copy(['via', 'v']),
+    ...copy(['from', 'f']),
+    /;\s*tag=/i.test(to) ? to : `${to};tag=${o.toTag ?? 'rawtag'}`,
+    ...copy(['call-id', 'i']),
+    ...copy(['cseq']),
+    ...(o.headers ?? []),
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+}
+
+/** The Request-URI of a request text. */
+export function requestUriOf(req: string): string {
+  return req.slice(0, req.indexOf('\r\n')).split(' ')[1] ?? '';
+}
+
+/** The body of a message text. */
+export function bodyOf(message: string): string {
+  const i = message.indexOf('\r\n\r\n');
+  return i < 0 ? '' : message.slice(i + 4);
+}
+
+/**
+ * REGISTER `user` from a raw UDP client (Contact = the client's own address), answering one
+ * digest challenge (MD5, qop=auth) when the server sends one. Resolves with the final status.
+ */
+export async function registerRaw(c: RawUdpClient, serverPort: number, o: { user: string; password?: string; domain?: string; expires?: number }): Promise<number> {
+  const domain = o.domain ?? 'localhost';
+  const ruri = `sip:${domain}`;
+  const callId = `reg-${o.user}-${c.port}-${Date.now()}`;
+  const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
+  const register = (cseq: number, auth?: string): string => request('REGISTER', ruri, {
+    from: `sip:${o.user}@${domain}`, to: `sip:${o.user}@${domain}`, callId, cseq,
+    via: `Via: SIP/2.0/UDP 127.0.0.1:${c.port};branch=z9hG4bK-reg-${callId}-${cseq};rport`,
+    headers: [`Contact: <sip:${o.user}@127.0.0.1:${c.port}>`, `Expires: ${o.expires ?? 300}`, ...(auth ? [auth] : [])],
+  });
+  await c.send(register(1), serverPort);
+  const first = await c.next((m) => m.includes(`Call-ID: ${callId}\r\n`) && (statusOf(m) ?? 0) >= 200);
+  if (statusOf(first) !== 401) return statusOf(first)!;
+  const nonce = /nonce="([^"]+)"/.exec(first)![1]!;
+  const realm = /realm="([^"]+)"/.exec(first)![1]!;
+  const response = md5(`${md5(`${o.user}:${realm}:${o.password ?? ''}`)}:${nonce}:00000001:c1:auth:${md5(`REGISTER:${ruri}`)}`);
+  await c.send(register(2, `Authorization: Digest username="${o.user}", realm="${realm}", nonce="${nonce}", uri="${ruri}", response="${response}", algorithm=MD5, qop=auth, nc=00000001, cnonce="c1"`), serverPort);
+  const second = await c.next((m) => m.includes(`Call-ID: ${callId}\r\n`) && m.includes('CSeq: 2 ') && (statusOf(m) ?? 0) >= 200);
+  return statusOf(second)!;
 }

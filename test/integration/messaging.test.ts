@@ -13,7 +13,7 @@
  *   HeraldServer exposes `messaging` (the wiring); then both run the same cases.
  * Peers: sip.js user agents (UDP and TCP) and raw UDP sockets (exact bytes, binary bodies).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -359,7 +359,10 @@ describe.skipIf(!wired)('100 stored messages survive kill -9 (dist/main.js)', ()
   it('all 100 arrive after the restart, once, in order', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'herald-messaging-kill-'));
     dirs.push(dataDir);
-    const args = ['--listen', 'udp:127.0.0.1:0', '--data-dir', dataDir, '--auth', 'off'];
+    // 100 MESSAGEs from one sender in a row: over the default per-sender rate, so it is lifted.
+    const configFile = join(dataDir, 'herald.yaml');
+    await writeFile(configFile, 'messaging:\n  senderRatePerSecond: 0\n');
+    const args = ['--config', configFile, '--listen', 'udp:127.0.0.1:0', '--data-dir', dataDir, '--auth', 'off'];
     const first = await startHerald(args);
     processes.push(first);
     const alice = await RawUdpClient.open();

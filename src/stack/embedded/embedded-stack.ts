@@ -30,6 +30,7 @@ import {
   partialOf,
   SipRequest,
   type SipResponse,
+  type Via,
 } from '../../sip/index.js';
 import { TransactionLayer, responseDestination, type TimerValues } from '../../transaction/index.js';
 import { TransportLayer, type ListenSpec, type TransportLimits } from '../../transport/index.js';
@@ -107,6 +108,7 @@ export class EmbeddedStack implements SipStack {
       sendStateless: async (req, dest) => this.#sendBytes(req.toBuffer(), dest),
       // §16.8: "The value of Timer C MUST be greater than 3 minutes." 64*T1 floor keeps tests short only when T1 is tiny.
       timerC: Math.max(181_000, 64 * t1),
+      isOwnVia: (via) => this.#isOwnVia(via),
     });
   }
 
@@ -388,6 +390,16 @@ export class EmbeddedStack implements SipStack {
     const local = req.source.local;
     const t = req.source.transport;
     return `sip:${hostForUri(local.address)}:${local.port}${t === 'udp' ? '' : `;transport=${t}`};lr`;
+  }
+
+  /** True when a Via's sent-by is one we put (§16.3 step 4): the host and port of a listening point. */
+  #isOwnVia(via: Via): boolean {
+    const host = stripBrackets(via.host);
+    const port = via.port ?? 5060;
+    for (const lp of this.#transport.listeningPoints) {
+      if (lp.port === port && stripBrackets(hostForUri(lp.address)) === host) return true;
+    }
+    return false;
   }
 
   #pointFor(destination: TransportAddress): ListeningPoint {

@@ -14,14 +14,16 @@
  * - §16.10 CANCEL: an upstream CANCEL cancels every pending INVITE branch that had a
  *   provisional response; a 2xx on one INVITE branch cancels the others (§16.7 step 10).
  * - Timer C (§16.8) for INVITE branches: after it fires the branch is cancelled and counts as 408.
- * DEVIATION(RFC 3261 §16.3 step 4): no Via-based loop detection; Max-Forwards bounds loops.
+ * - §16.3 step 4 loop detection (loop-detection.ts): a request that carries one of our Vias
+ *   with the branch hash of the request as it is now has looped: 482 Loop Detected.
  */
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../util/clock.js';
-import { SipRequest, SipResponse, formatNameAddr, generateBranch, type NameAddr } from '../../sip/index.js';
+import { SipRequest, SipResponse, formatNameAddr, generateBranch, type NameAddr, type Via } from '../../sip/index.js';
 import type { ClientTransaction, TransactionLayer } from '../../transaction/index.js';
 import type { ProxyOptions, ProxyResult, Target, TransportAddress } from '../port.js';
 import { collectChallenges, selectBestResponse } from './best-response.js';
+import { hashOfBranch, loopBranch, loopHash } from './loop-detection.js';
 import type { ServerRequest } from './server-request.js';
 
 export interface ProxyCoreDeps {
@@ -38,10 +40,14 @@ export interface ProxyCoreDeps {
   sendStateless(request: SipRequest, destination: TransportAddress): Promise<void>;
   /** Timer C (ms). */
   timerC: number;
+  /** True when a Via's sent-by names one of our listening points. */
+  isOwnVia(via: Via): boolean;
 }
 
 interface Branch {
   request: SipRequest;
+  /** §16.6 step 8: the loop hash of the request as received, carried in our branch. */
+  loopHash: string;
   destination: TransportAddress | undefined;
   tx: ClientTransaction | undefined;
   provisional: boolean;
@@ -72,6 +78,16 @@ export class ProxyCore {
       if (options.relayFailure !== false) await upstream.respond(483);
       return { final, relayed: options.relayFailure !== false };
     }
+    // §16.3 step 4: "If the request contains a Via header field with a sent-by value that equals
+    // a value placed into previous requests by the proxy, the request has been forwarded by this
+    // element before ... If the parameters match, the request has looped."
+    const hash = loopHash(request);
+    if (this.#looped(request, hash)) {
+      this.#log.info({ method: request.method, callId: request.callId, uri: request.uriText }, 'loop detected: 482');
+      const final = this.#synthesize(request, 482, 'Loop Detected');
+      if (options.relayFailure !== false) await upstream.respond(482, { reason: 'Loop Detected' });
+      return { final, relayed: options.relayFailure !== false };
+    }
     const groups = groupByQ(targets);
     const all: Branch[] = [];
     const responses: SipResponse[] = [];
@@ -83,7 +99,7 @@ export class ProxyCore {
     try {
       for (const group of groups) {
         if (cancelledUpstream) break;
-        const outcome = await this.#runGroup(upstream, group, options, all, responses);
+        const outcome = await this.#runGroup(upstream, group, options, all, responses, hash);
         if (outcome.success) return { final: outcome.success, relayed: true };
         if (outcome.globalFailure) break; // §16.7 step 5: a 6xx ends the search
       }
@@ -115,10 +131,11 @@ export class ProxyCore {
     options: ProxyOptions,
     all: Branch[],
     responses: SipResponse[],
+    hash: string,
   ): Promise<{ success?: SipResponse; globalFailure?: boolean }> {
     const request = upstream.message;
     const isInvite = request.method === 'INVITE';
-    const branches = group.map((t) => this.#makeBranch(upstream, t, options));
+    const branches = group.map((t) => this.#makeBranch(upstream, t, options, hash));
     all.push(...branches);
     let success: SipResponse | undefined;
     let globalFailure = false;
@@ -153,7 +170,14 @@ export class ProxyCore {
     return success ? { success } : { globalFailure };
   }
 
-  #makeBranch(upstream: ServerRequest, target: Target, options: ProxyOptions): Branch {
+  #looped(request: SipRequest, hash: string): boolean {
+    for (const via of request.via) {
+      if (hashOfBranch(via.params.get('branch')) === hash && this.#d.isOwnVia(via)) return true;
+    }
+    return false;
+  }
+
+  #makeBranch(upstream: ServerRequest, target: Target, options: ProxyOptions, hash: string): Branch {
     const orig = upstream.message;
     // §16.6 step 1: "Make a copy of the received request".
     const copy = new SipRequest(orig.method, orig.uriText, orig.headers.map((h) => ({ name: h.name, value: h.value })), orig.body);
@@ -170,7 +194,7 @@ export class ProxyCore {
     }
     // RFC 3327 §5.3: the Path values of the registration become the route to the contact.
     if (target.path && target.path.length > 0) pushRoutes(copy, target.path);
-    return { request: copy, destination: target.destination, tx: undefined, provisional: false, final: undefined, cancelled: false, timerC: undefined };
+    return { request: copy, loopHash: hash, destination: target.destination, tx: undefined, provisional: false, final: undefined, cancelled: false, timerC: undefined };
   }
 
   async #startBranch(upstream: ServerRequest, b: Branch, done: (res: SipResponse) => void, options: ProxyOptions): Promise<void> {
@@ -187,7 +211,7 @@ export class ProxyCore {
     b.destination = destination;
     // Step 8: "The proxy MUST insert a Via header field value into the copy before the existing
     // Via header field values." with a branch unique to this branch of the request.
-    req.prepend('via', this.#d.via(destination, generateBranch()));
+    req.prepend('via', this.#d.via(destination, loopBranch(b.loopHash)));
     if (b.cancelled) {
       done(this.#synthesize(req, 487, 'Request Terminated'));
       return;
@@ -243,7 +267,7 @@ export class ProxyCore {
     const request = upstream.message;
     const target = targets[0];
     if (target) {
-      const b = this.#makeBranch(upstream, target, {});
+      const b = this.#makeBranch(upstream, target, {}, '');
       try {
         const destination = b.destination ?? (await this.#d.resolve(b.request));
         b.request.prepend('via', this.#d.via(destination, generateBranch()));

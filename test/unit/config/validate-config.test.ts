@@ -284,3 +284,33 @@ describe('the Config is deep-frozen', () => {
     expect(c.users[0]!.password).toBe('p');
   });
 });
+
+describe('validateConfig: gateways and messaging limits', () => {
+  function issues(input: unknown): Array<{ key: string; problem: string }> {
+    try {
+      validateConfig(input);
+    } catch (err) {
+      return (err as ConfigError).issues.map((i) => ({ key: i.key, problem: i.problem }));
+    }
+    return [];
+  }
+
+  it('reads a gateway with defaults for the lists', () => {
+    const c = validateConfig({ gateways: [{ name: 'pstn', uri: 'sip:gw.example.net:5070;transport=tcp', prefixes: ['+1', 44] }] });
+    expect(c.gateways).toEqual([{ name: 'pstn', uri: 'sip:gw.example.net:5070;transport=tcp', prefixes: ['+1', '44'], peers: [], users: [] }]);
+    expect(defaultConfig().gateways).toEqual([]);
+  });
+
+  it('names each bad gateway key', () => {
+    expect(issues({ gateways: [{ name: 'x', uri: 'sip:bob@gw.example.net', prefixes: ['+1a'], peers: ['300.1.1.1'], users: ['a b'] }] }).map((i) => i.key)).toEqual([
+      'gateways[0].uri', 'gateways[0].prefixes[0]', 'gateways[0].peers[0]', 'gateways[0].users[0]',
+    ]);
+    expect(issues({ gateways: [{ uri: 'sip:gw' }] })).toEqual([{ key: 'gateways[0].name', problem: 'is required' }]);
+    expect(issues({ gateways: [{ name: 'x', uri: 'sip:gw', colour: 'red' }] })[0]!.key).toBe('gateways[0].colour');
+  });
+
+  it('bounds the messaging limits', () => {
+    expect(validateConfig({ messaging: { senderRatePerSecond: 0 } }).messaging.senderRatePerSecond).toBe(0);
+    expect(issues({ messaging: { maxBodyBytes: 0, senderBurst: 0 } }).map((i) => i.key)).toEqual(['messaging.maxBodyBytes', 'messaging.senderBurst']);
+  });
+});
