@@ -1,9 +1,9 @@
 /**
- * The command line: `herald [serve] [options]`, or `herald rules ...` (a client of a running
- * server's management API: everything after `rules` goes, unparsed, to src/cli). Options take
- * their value as the next argument or after `=` (`--listen=udp:[::1]:5060`). Lists given here
- * (`--listen`, `--domain`, `--dns`) REPLACE the configured lists entirely. Problems throw
- * ConfigError keyed by the option (`--listen`).
+ * The command line: `herald [serve] [options]`, or `herald rules ...` / `herald messages ...`
+ * (clients of a running server's management API: everything after the command word goes,
+ * unparsed, to src/cli). Options take their value as the next argument or after `=`
+ * (`--listen=udp:[::1]:5060`). Lists given here (`--listen`, `--domain`, `--dns`) REPLACE the
+ * configured lists entirely. Problems throw ConfigError keyed by the option (`--listen`).
  */
 import { ConfigError } from './config-error.js';
 import { parseDnsServer, parseDomain, parseListenSpec } from './host-syntax.js';
@@ -47,13 +47,16 @@ export function usageText(): string {
   return [
     'Usage: herald [serve] [options]',
     '       herald rules USER ACTION|list|remove [WATCHER] [options]   (herald rules --help)',
+    '       herald messages USER [options]                            (herald messages --help)',
     '',
     'Herald: a SIP presence and instant-messaging server (registrar, proxy, presence, MESSAGE).',
     '',
     'Commands:',
-    '  serve   run the server (the default)',
-    '  rules   manage who sees a user\'s presence, through a running server\'s management API:',
-    '          herald rules alice allow sip:bob@localhost --user-password alice-password',
+    '  serve     run the server (the default)',
+    '  rules     manage who sees a user\'s presence, through a running server\'s management API:',
+    '            herald rules alice allow sip:bob@localhost --user-password alice-password',
+    '  messages  list the messages a running server holds for a user until a device registers:',
+    '            herald messages alice --admin-token "$HERALD_ADMIN_TOKEN"',
     '',
     'Options (serve):',
     ...lines,
@@ -87,8 +90,9 @@ function take<T>(option: string, parsed: Parsed<T>): T {
  * over everything else, then `--version`, so `herald --bogus --help` still prints help.
  */
 export function parseCliArgs(argv: readonly string[]): CliArgs {
-  // `herald rules --help` is the rules command's help, not the server's.
+  // `herald rules --help` is the rules command's help, not the server's (messages alike).
   if (argv[0] === 'rules') return { command: 'rules', overrides: {}, commandArgs: argv.slice(1) };
+  if (argv[0] === 'messages') return { command: 'messages', overrides: {}, commandArgs: argv.slice(1) };
   if (argv.includes('--help') || argv.includes('-h')) return { command: 'help', overrides: {} };
   if (argv.includes('--version')) return { command: 'version', overrides: {} };
 

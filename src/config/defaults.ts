@@ -19,6 +19,7 @@ export function defaultConfig(): Config {
       { transport: 'tcp', address: '127.0.0.1', port: 5060 },
     ],
     domains: ['localhost'],
+    domainPresence: {},
     dataDir: './data',
     auth: {
       enabled: true,
@@ -35,7 +36,7 @@ export function defaultConfig(): Config {
     ],
     // RFC 3261 §10.2.1.1: "the default value is 3600 seconds" when a client asks for none.
     registrar: { minExpires: 60, maxExpires: 3600, defaultExpires: 3600, maxContactsPerAor: 10 },
-    routing: { recordRoute: false },
+    routing: { recordRoute: false, peerDomains: [], peerAddresses: [] },
     presence: {
       fromRegistration: true,
       sameDomain: 'allow',

@@ -93,6 +93,19 @@ export interface ApiConfig {
 
 export interface RoutingConfig {
   readonly recordRoute: boolean;
+  /**
+   * Federation allow-list: when either list is non-empty, requests from other domains are
+   * accepted only from these domains (the From's domain) or these addresses (IP/CIDR of the
+   * sending server); empty = every domain may reach local users.
+   */
+  readonly peerDomains: readonly string[];
+  readonly peerAddresses: readonly string[];
+}
+
+/** A local domain's own default presence rules; unset ones are `presence.sameDomain/otherDomains`. */
+export interface DomainPresencePolicy {
+  readonly sameDomain?: PresenceAction;
+  readonly otherDomains?: PresenceAction;
 }
 
 export interface TransportConfig {
@@ -159,6 +172,8 @@ export interface Config {
   readonly listen: readonly ListenPoint[];
   /** Local domains, normalized (lower case, IPv6 without brackets, no trailing dot). */
   readonly domains: readonly string[];
+  /** Per-domain default presence rules, for the domains whose entry sets them. */
+  readonly domainPresence: Readonly<Record<string, DomainPresencePolicy>>;
   readonly dataDir: string;
   readonly auth: AuthConfig;
   readonly users: readonly UserEntry[];
@@ -192,7 +207,7 @@ export interface CliOverrides {
 
 export interface CliArgs {
   /** `rules`: a client of a running server's management API (src/cli), not the server. */
-  readonly command: 'serve' | 'help' | 'version' | 'rules';
+  readonly command: 'serve' | 'help' | 'version' | 'rules' | 'messages';
   readonly configFile?: string;
   readonly overrides: CliOverrides;
   /** With `rules`: the arguments after the command word, for the command's own parser. */

@@ -28,6 +28,7 @@ import type {
   Config,
   DigestAlgorithm,
   DnsConfig,
+  DomainPresencePolicy,
   GatewayConfig,
   ListenPoint,
   LogConfig,
@@ -75,7 +76,9 @@ const AUTH_KEYS = ['enabled', 'realm', 'algorithms', 'nonceTtlSeconds', 'trusted
 const USER_KEYS = ['user', 'domain', 'password', 'ha1', 'ha1Sha256'] as const;
 const LISTEN_KEYS = ['transport', 'address', 'port'] as const;
 const REGISTRAR_KEYS = ['minExpires', 'maxExpires', 'defaultExpires', 'maxContactsPerAor'] as const;
-const ROUTING_KEYS = ['recordRoute'] as const;
+const ROUTING_KEYS = ['recordRoute', 'peerDomains', 'peerAddresses'] as const;
+const DOMAIN_KEYS = ['name', 'presence'] as const;
+const DOMAIN_PRESENCE_KEYS = ['sameDomain', 'otherDomains'] as const;
 const TRANSPORT_KEYS = ['maxMessageSize', 'maxConnections', 'idleTimeoutSeconds', 'connectTimeoutSeconds'] as const;
 const TIMER_KEYS = ['t1', 't2', 't4'] as const;
 const LOG_KEYS = ['level', 'pretty'] as const;
@@ -370,7 +373,11 @@ function readRegistrar(r: LayerReader, raw: unknown, base: RegistrarConfig): Reg
 function readRouting(r: LayerReader, raw: unknown, base: RoutingConfig): RoutingConfig {
   const obj = r.mapping(raw, 'routing', ROUTING_KEYS);
   if (obj === undefined) return base;
-  return { recordRoute: r.boolean(obj, 'recordRoute', 'routing', base.recordRoute) };
+  return {
+    recordRoute: r.boolean(obj, 'recordRoute', 'routing', base.recordRoute),
+    peerDomains: r.list(obj, 'peerDomains', 'routing', base.peerDomains, (v, p) => r.parsedString(v, p, parseDomain)),
+    peerAddresses: r.list(obj, 'peerAddresses', 'routing', base.peerAddresses, (v, p) => r.parsedString(v, p, parseIpOrCidr)),
+  };
 }
 
 function readPresence(r: LayerReader, raw: unknown, base: PresenceConfig): PresenceConfig {
@@ -567,7 +574,31 @@ export function validateConfig(input: unknown, base: Config = defaultConfig(), o
   // Port 0 asks for an ephemeral port: two such entries are two sockets, not a clash.
   reportDuplicates(r, listen, 'listen', (l) => (l.port === 0 ? undefined : `${l.transport}:${l.address}:${l.port}`));
 
-  const domains = r.list(root, 'domains', '', base.domains, (v, p) => r.parsedString(v, p, parseDomain), 1);
+  // A domain is a name, or { name, presence: { sameDomain, otherDomains } } with its own defaults.
+  const domainPresence: Record<string, DomainPresencePolicy> = has(root, 'domains') ? {} : { ...base.domainPresence };
+  const domains = r.list(root, 'domains', '', base.domains, (v, p) => {
+    if (!isMapping(v)) return r.parsedString(v, p, parseDomain);
+    const obj = r.mapping(v, p, DOMAIN_KEYS);
+    if (obj === undefined) return undefined;
+    if (!has(obj, 'name')) {
+      r.add(join(p, 'name'), 'is required');
+      return undefined;
+    }
+    const name = r.parsedString(obj['name'], join(p, 'name'), parseDomain);
+    if (name !== undefined && has(obj, 'presence')) {
+      const pres = r.mapping(obj['presence'], join(p, 'presence'), DOMAIN_PRESENCE_KEYS);
+      if (pres !== undefined) {
+        // Unset keys fall back to presence.sameDomain / presence.otherDomains.
+        const policy: { sameDomain?: PresenceAction; otherDomains?: PresenceAction } = {};
+        for (const key of DOMAIN_PRESENCE_KEYS) {
+          const action = has(pres, key) ? r.oneOf(pres[key], join(join(p, 'presence'), key), PRESENCE_ACTIONS) : undefined;
+          if (action !== undefined) policy[key] = action;
+        }
+        domainPresence[name] = policy;
+      }
+    }
+    return name;
+  }, 1);
   reportDuplicates(r, domains, 'domains', (d) => d);
 
   let dataDir = base.dataDir;
@@ -594,6 +625,8 @@ export function validateConfig(input: unknown, base: Config = defaultConfig(), o
   const config: Config = {
     listen,
     domains,
+    // Only for domains still listed (a CLI --domain list may drop some).
+    domainPresence: Object.fromEntries(Object.entries(domainPresence).filter(([d]) => domains.includes(d))),
     dataDir,
     auth,
     users,

@@ -34,6 +34,8 @@ import { addressOfRecord, anyAddressOfRecord, type LocalDomains, type LocationSe
 import type { EventPackageRegistry, PublicationService, SubscriptionService } from '../events/index.js';
 import type { MessageAdmission, MessageRelay } from '../messaging/index.js';
 import { noRouteToNumber, phoneNumberOf, type GatewayRoutes } from './gateway-routes.js';
+import type { FederationPolicy } from './federation-policy.js';
+import type { RequestIdentity } from '../auth/index.js';
 
 /** Methods this server knows (RFC 3261 and the extensions it proxies or serves). */
 export const KNOWN_METHODS: readonly string[] = [
@@ -68,6 +70,8 @@ export interface RouterOptions {
   admission?: MessageAdmission;
   /** Telephony gateways for phone numbers. */
   gateways?: GatewayRoutes;
+  /** Which other domains may reach local users (default: all). */
+  federation?: FederationPolicy;
   location: LocationService;
   guard: RequestGuard;
   domains: LocalDomains;
@@ -217,6 +221,7 @@ export class Router implements SipApplication {
     // RFC 6665 §4.2.1.1 / RFC 3903 §6 step 2: an unknown package gets 489 with Allow-Events.
     if (!pkg) throw new SipError('BAD_EVENT', { headers: [['Allow-Events', events.packages.allowEvents.join(', ')]] });
     const identity = await this.#o.guard.authorizeRequest(request);
+    this.#checkFederation(request, identity);
     const resource = addressOfRecord(msg.uri, this.#o.domains);
     if (!(await this.#o.users.exists(resource.user, resource.domain))) throw this.#unknownUser(request, resource.key);
     if (msg.method === 'PUBLISH') {
@@ -237,7 +242,8 @@ export class Router implements SipApplication {
 
   async #toLocalUser(request: IncomingRequest): Promise<void> {
     const msg = request.message;
-    await this.#o.guard.authorizeRequest(request);
+    const identity = await this.#o.guard.authorizeRequest(request);
+    this.#checkFederation(request, identity);
     this.#checkProxyRequire(msg);
     const aor = addressOfRecord(msg.uri, this.#o.domains);
     const exists = await this.#o.users.exists(aor.user, aor.domain);
@@ -292,6 +298,18 @@ export class Router implements SipApplication {
     const uri = this.#o.gateways!.targetUri(gateway, number);
     this.#log.debug({ method: msg.method, number, gateway: gateway.name }, 'to gateway');
     await this.#o.stack.proxy(request, [{ uri }], { recordRoute: this.#o.recordRoute });
+  }
+
+  /** The federation allow-list, for a request from another domain that nothing else vouches for. */
+  #checkFederation(request: IncomingRequest, identity: RequestIdentity): void {
+    const policy = this.#o.federation;
+    if (!policy || policy.open || identity.kind !== 'none') return;
+    const from = request.message.from.uri;
+    // A From of a local domain with identity 'none' is an in-dialog request of our own user.
+    if (!isSipUri(from) || this.#o.domains.canonical(from.host) !== undefined) return;
+    if (policy.allows(from.host, request.source.address)) return;
+    this.#log.info({ method: request.message.method, fromDomain: from.host, source: request.source.address, callId: safeCallId(request.message) }, 'request from a domain not in the federation allow-list');
+    throw new SipError('FORBIDDEN', { detail: 'your domain is not a peer of this server' });
   }
 
   /** §16.5: a request for a user this domain does not have gets 404 (one log line here). */

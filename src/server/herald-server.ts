@@ -7,7 +7,7 @@ import { SystemClock, type Clock } from '../util/clock.js';
 import type { Config } from '../config/index.js';
 import { DigestAuthenticator, RequestGuard, StaticCredentialSource } from '../auth/index.js';
 import { ConfiguredUsers, LocalDomains, LocationService, Registrar } from '../registrar/index.js';
-import { GatewayRoutes, Router } from '../routing/index.js';
+import { FederationPolicy, GatewayRoutes, Router } from '../routing/index.js';
 import { EventPackageRegistry, PublicationService, SubscriptionService } from '../events/index.js';
 import { PresenceAuthorizer, PresencePackage } from '../events/packages/presence/index.js';
 import { WatcherInfoPackage } from '../events/packages/presence-winfo/index.js';
@@ -147,7 +147,12 @@ export class HeraldServer {
     const p = c.presence;
     const expires = { min: p.minExpires, default: p.defaultExpires, max: p.maxExpires };
     const publications = new PublicationService({ store: storage.publications, clock: this.#clock, logger: log, maxBodyBytes: p.maxDocumentBytes });
-    const authorizer = new PresenceAuthorizer(storage.presenceRules, { sameDomain: p.sameDomain, otherDomains: p.otherDomains, content: 'full' });
+    const authorizer = new PresenceAuthorizer(storage.presenceRules, {
+      sameDomain: p.sameDomain,
+      otherDomains: p.otherDomains,
+      content: 'full',
+      perDomain: new Map(Object.entries(c.domainPresence)),
+    });
     const presence = new PresencePackage({
       publications: (resource) => publications.list('presence', resource),
       bindings: p.fromRegistration ? (resource) => location.lookup(resource) : undefined,
@@ -216,6 +221,7 @@ export class HeraldServer {
         senderBurst: c.messaging.senderBurst,
       }),
       gateways,
+      federation: new FederationPolicy({ domains: c.routing.peerDomains, addresses: c.routing.peerAddresses }),
     });
     try {
       await stack.start(router);

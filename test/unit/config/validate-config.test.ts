@@ -314,3 +314,25 @@ describe('validateConfig: gateways and messaging limits', () => {
     expect(issues({ messaging: { maxBodyBytes: 0, senderBurst: 0 } }).map((i) => i.key)).toEqual(['messaging.maxBodyBytes', 'messaging.senderBurst']);
   });
 });
+
+describe('validateConfig: domains with their own presence policy, federation lists', () => {
+  it('reads { name, presence } entries next to plain names', () => {
+    const c = validateConfig({ domains: ['A.test', { name: 'b.test', presence: { otherDomains: 'block' } }], users: [] });
+    expect(c.domains).toEqual(['a.test', 'b.test']);
+    expect(c.domainPresence).toEqual({ 'b.test': { otherDomains: 'block' } });
+  });
+
+  it('names bad domain entries', () => {
+    const keys = (input: unknown): string[] => {
+      try {
+        validateConfig(input);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).issues.map((i) => i.key);
+      }
+    };
+    expect(keys({ domains: [{ presence: {} }], users: [] })).toEqual(['domains[0].name']);
+    expect(keys({ domains: [{ name: 'a.test', presence: { otherDomains: 'maybe' } }], users: [] })).toEqual(['domains[0].presence.otherDomains']);
+    expect(keys({ routing: { peerDomains: ['bad domain'], peerAddresses: ['10.0.0.0/33'] } })).toEqual(['routing.peerDomains[0]', 'routing.peerAddresses[0]']);
+  });
+});

@@ -5,7 +5,8 @@
  * A rule names a watcher exactly (`bob@example.org`), a whole domain (`*@example.org`) or
  * everyone (`*`); the most specific rule wins. Without a rule the default policy applies: one
  * action for watchers of the presentity's own domain, one for everyone else. A presentity always
- * sees itself.
+ * sees itself. Each local domain may have its own default policy (multi-domain hosting, issue 5
+ * item 4): the presentity's domain picks it.
  */
 import type { PresenceRule, PresenceRuleStore } from '../../../storage/port.js';
 import type { Authorization } from '../../event-package.js';
@@ -19,6 +20,8 @@ export interface PresencePolicy {
   otherDomains: RuleAction;
   /** Content for watchers the default policy allows. */
   content: 'full' | 'basic';
+  /** Per presentity domain (lower case) overrides of the two defaults. */
+  perDomain?: ReadonlyMap<string, { sameDomain?: RuleAction; otherDomains?: RuleAction }>;
 }
 
 export class PresenceAuthorizer {
@@ -34,8 +37,11 @@ export class PresenceAuthorizer {
     if (resource === watcher) return { decision: 'allow', content: 'full' };
     const rule = await this.ruleFor(resource, watcher);
     if (rule) return toAuthorization(rule.action, rule.content);
-    const sameDomain = domainOf(resource) === domainOf(watcher);
-    return toAuthorization(sameDomain ? this.#policy.sameDomain : this.#policy.otherDomains, this.#policy.content);
+    const domain = domainOf(resource);
+    const sameDomain = domain === domainOf(watcher);
+    const own = this.#policy.perDomain?.get(domain);
+    const action = sameDomain ? (own?.sameDomain ?? this.#policy.sameDomain) : (own?.otherDomains ?? this.#policy.otherDomains);
+    return toAuthorization(action, this.#policy.content);
   }
 
   /** The rule that applies to `watcher`: exact, then domain, then everyone. */
