@@ -2,9 +2,10 @@
 /**
  * The `herald` command: parse arguments, load and validate the configuration (exit 2 with a
  * message naming the key when it is wrong), start the server, stop gracefully on SIGINT/SIGTERM.
- * `herald rules ...` is a client of a running server's management API instead (src/cli).
+ * `herald rules ...` and `herald messages ...` are clients of a running server's management API
+ * instead (src/cli).
  */
-import { runRulesCommand } from './cli/index.js';
+import { runMessagesCommand, runRulesCommand } from './cli/index.js';
 import { ConfigError, loadConfig, parseCliArgs, usageText } from './config/index.js';
 import { HeraldServer, PRODUCT } from './server/index.js';
 import { createLogger } from './server/logger.js';
@@ -27,6 +28,9 @@ async function main(argv: string[]): Promise<number> {
     }
     if (args.command === 'rules') {
       return await runRulesCommand(args.commandArgs ?? [], { env: process.env, stdout: process.stdout, stderr: process.stderr });
+    }
+    if (args.command === 'messages') {
+      return await runMessagesCommand(args.commandArgs ?? [], { env: process.env, stdout: process.stdout, stderr: process.stderr });
     }
     config = await loadConfig({
       ...(args.configFile !== undefined ? { file: args.configFile } : {}),

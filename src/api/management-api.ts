@@ -1,11 +1,14 @@
 /**
  * The management API (L5 adapter, like server/): an HTTP/1.1 JSON interface through which users
- * manage their presence rules (issue 3 item 5), on node:http with no framework.
+ * manage their presence rules (issue 3 item 5) and see their offline message queue (issue 4
+ * item 6), on node:http with no framework.
  *
  *   GET    /api/users/{user}/presence-rules             200 { owner, rules: [{ watcher, action, content, updatedAt }] }
  *   GET    /api/users/{user}/presence-rules/{watcher}   200 { owner, watcher, action, content, updatedAt } | 404
  *   PUT    /api/users/{user}/presence-rules/{watcher}   body { action, content? } -> 200 the stored rule
  *   DELETE /api/users/{user}/presence-rules/{watcher}   204 | 404
+ *   GET    /api/users/{user}/messages                   200 { owner, messages: [{ id, from, to, contentType, bytes,
+ *                                                        receivedAt, expiresAt, attempts }] }, oldest first; no bodies
  *
  * After every successful PUT or DELETE, `onRulesChanged(owner)` runs (the composition root wires it
  * to SubscriptionService.rulesChanged: watchers are re-authorized and NOTIFYed) before the answer,
@@ -13,7 +16,8 @@
  *
  * Who may: `Authorization: Bearer <adminToken>` manages everyone; otherwise HTTP Digest with the
  * user's own SIP credentials, realm = the user's domain (or the configured fixed realm), and a user
- * manages only their own rules (403). Lab mode (no authenticator): nobody is asked.
+ * manages only their own rules and sees only their own queue (403). Lab mode (no authenticator):
+ * nobody is asked.
  *
  * Conformance:
  * - RFC 7616 (HTTP Digest) through src/auth's DigestAuthenticator: MD5 and SHA-256, qop=auth,
@@ -36,11 +40,12 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { ChallengeOptions, DigestAuthenticator } from '../auth/index.js';
 import { parseAuthParams } from '../sip/index.js';
-import type { PresenceRule, PresenceRuleStore } from '../storage/port.js';
+import type { PresenceRule, PresenceRuleStore, StoredMessage } from '../storage/port.js';
 import type { Clock } from '../util/clock.js';
 import { adminTokenMatches, bearerToken } from './admin-token.js';
 import { HttpError } from './http-error.js';
 import { resolveOwner, type DomainLookup, type Owner } from './owner.js';
+import { parseMessagesRoute, queuedMessageView, type MessagesRoute } from './messages-route.js';
 import { checkContentLength, readBody } from './read-body.js';
 import { parseRuleBody } from './rule-body.js';
 import { parseRulesRoute, type RulesRoute } from './rules-route.js';
@@ -49,11 +54,19 @@ import { normalizeWatcher } from './watcher-key.js';
 /** The part of DigestAuthenticator the API uses (a DigestAuthenticator fits). */
 export type ApiAuthenticator = Pick<DigestAuthenticator, 'challenge' | 'verify'>;
 
+/** Where the API reads a user's queued messages (MessageRelay fits). */
+export interface QueuedMessageSource {
+  /** The recipient's live queue, oldest first, by AOR key (`alice@example.com`). */
+  queued(recipientKey: string): Promise<StoredMessage[]>;
+}
+
 export interface ManagementApiOptions {
   /** Where to listen; port 0 = ephemeral (read `port` after start). */
   listen: { address: string; port: number };
   logger: Logger;
   rules: PresenceRuleStore;
+  /** The offline message queues; unset = the messages resource does not exist here (404). */
+  messages?: QueuedMessageSource;
   /** Re-decide the owner's watchers; awaited before a PUT or DELETE is answered. */
   onRulesChanged(owner: string): Promise<void>;
   users: { exists(user: string, domain: string): Promise<boolean> };
@@ -161,10 +174,13 @@ export class ManagementApi {
 
   async #handle(req: IncomingMessage, ctx: { principal?: Principal }): Promise<Reply> {
     const target = req.url ?? '';
-    const route = parseRulesRoute(target);
-    if (route === undefined) throw new HttpError(404, 'no such resource (the API is /api/users/{user}/presence-rules[/{watcher}])', { reason: 'no-route' });
+    const route: RulesRoute | MessagesRoute | undefined = parseRulesRoute(target) ?? parseMessagesRoute(target);
+    if (route === undefined) {
+      throw new HttpError(404, 'no such resource (the API is /api/users/{user}/presence-rules[/{watcher}] and /api/users/{user}/messages)', { reason: 'no-route' });
+    }
+    if (route.kind === 'messages') this.#queues();
     const method = req.method ?? '';
-    const allowed: readonly string[] = route.kind === 'rules' ? COLLECTION_METHODS : RULE_METHODS;
+    const allowed: readonly string[] = route.kind === 'rule' ? RULE_METHODS : COLLECTION_METHODS;
     // RFC 9110 §15.5.6: "The origin server MUST generate an Allow header field in a 405 response
     // containing a list of the target resource's currently supported methods."
     if (!allowed.includes(method)) {
@@ -176,12 +192,27 @@ export class ManagementApi {
     const body = await readBody(req, this.#maxBody);
 
     const owner = resolveOwner(route.user, this.#o.domains);
-    const principal = await this.#authenticate(req, target, owner, body);
+    const principal = await this.#authenticate(req, target, owner, body, route.kind === 'messages' ? 'see only their own messages' : 'manage only their own rules');
     ctx.principal = principal;
     // Asked only now, so an anonymous client cannot tell users from non-users.
     if (!(await this.#o.users.exists(owner.user, owner.domain))) throw new HttpError(404, `user: no such user ${owner.key}`, { reason: 'unknown-user' });
 
+    if (route.kind === 'messages') return this.#queuedMessages(this.#queues(), owner);
     return this.#apply(req.method as (typeof RULE_METHODS)[number], route, owner, body);
+  }
+
+  /** The message queues, or 404 when this server was given none. */
+  #queues(): QueuedMessageSource {
+    const queues = this.#o.messages;
+    if (queues === undefined) throw new HttpError(404, 'no such resource (this server keeps no message queues)', { reason: 'no-route' });
+    return queues;
+  }
+
+  /** GET /api/users/{user}/messages: the queue's metadata, oldest first (arrival order). */
+  async #queuedMessages(source: QueuedMessageSource, owner: Owner): Promise<Reply> {
+    const queued = await source.queued(owner.key);
+    queued.sort((a, b) => a.seq - b.seq);
+    return { status: 200, body: { owner: owner.key, messages: queued.map(queuedMessageView) } };
   }
 
   async #apply(method: (typeof RULE_METHODS)[number], route: RulesRoute, owner: Owner, body: Buffer): Promise<Reply> {
@@ -228,7 +259,8 @@ export class ManagementApi {
     }
   }
 
-  async #authenticate(req: IncomingMessage, target: string, owner: Owner, body: Buffer): Promise<Principal> {
+  /** Who asks; `mayOnly` completes the 403 sentence "bob may ... not alice@localhost's". */
+  async #authenticate(req: IncomingMessage, target: string, owner: Owner, body: Buffer, mayOnly: string): Promise<Principal> {
     const authenticator = this.#o.authenticator;
     if (authenticator === undefined) return { kind: 'lab' };
     const credentials: Array<{ name: string; value: string }> = [];
@@ -259,7 +291,7 @@ export class ManagementApi {
       });
     }
     if (result.user !== owner.user) {
-      throw new HttpError(403, `${result.user} may manage only their own rules, not ${owner.key}'s`, { reason: 'not-owner' });
+      throw new HttpError(403, `${result.user} may ${mayOnly}, not ${owner.key}'s`, { reason: 'not-owner' });
     }
     return { kind: 'user', user: `${result.user}@${owner.domain}` };
   }

@@ -6,21 +6,21 @@
  *   herald rules USER remove WATCHER [options]                          remove a rule
  *
  * Options take their value as the next argument or after `=`. Problems throw RulesUsageError
- * (exit status 2).
+ * (exit status 2). The scanner, the API URL and the credentials are shared with the other API
+ * client commands (api-args.ts).
  */
+import { DEFAULT_API_URL, resolveApiUrl, resolveCredentials, scanArgs, type ApiCredentials, type UsageFailure } from './api-args.js';
+
+export { DEFAULT_API_URL } from './api-args.js';
 
 export type RuleAction = 'allow' | 'block' | 'polite-block' | 'confirm';
 export type RuleContent = 'full' | 'basic';
 
 const ACTIONS: readonly RuleAction[] = ['allow', 'block', 'polite-block', 'confirm'];
 const CONTENTS: readonly RuleContent[] = ['full', 'basic'];
-export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
 
 /** How the command proves who it is. */
-export type RulesCredentials =
-  | { readonly kind: 'token'; readonly token: string }
-  | { readonly kind: 'password'; readonly password: string }
-  | { readonly kind: 'none' };
+export type RulesCredentials = ApiCredentials;
 
 export type RulesInvocation =
   | { readonly op: 'help' }
@@ -45,7 +45,7 @@ export class RulesUsageError extends Error {
 }
 
 const OPTIONS = ['--content', '--api', '--token', '--user-password'] as const;
-type OptionName = (typeof OPTIONS)[number];
+const fail: UsageFailure = (message) => new RulesUsageError(message);
 
 /** The text `herald rules --help` prints. */
 export function rulesUsageText(): string {
@@ -91,51 +91,10 @@ export function rulesUsageText(): string {
   ].join('\n');
 }
 
-function envValue(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
-}
-
-function parseApiUrl(text: string, from: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new RulesUsageError(`${from}: not a URL (expected like ${DEFAULT_API_URL}; got "${text}")`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RulesUsageError(`${from}: expected an http:// or https:// URL (got "${text}")`);
-  if (url.username !== '' || url.password !== '') throw new RulesUsageError(`${from}: credentials go in --token or --user-password, not in the URL`);
-  if (url.search !== '' || url.hash !== '') throw new RulesUsageError(`${from}: expected a URL without query or fragment (got "${text}")`);
-  return url;
-}
-
 /** Parses the arguments after `rules`; `env` supplies HERALD_API_URL, HERALD_ADMIN_TOKEN, HERALD_USER_PASSWORD. */
 export function parseRulesArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): RulesInvocation {
   if (argv.includes('--help') || argv.includes('-h')) return { op: 'help' };
-  const positional: string[] = [];
-  const values = new Map<OptionName, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) {
-      positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq === -1 ? arg : arg.slice(0, eq);
-    if (!(OPTIONS as readonly string[]).includes(name)) throw new RulesUsageError(`${name}: unknown option (${OPTIONS.join(', ')}); see herald rules --help`);
-    const option = name as OptionName;
-    if (values.has(option)) throw new RulesUsageError(`${name}: given more than once`);
-    let value: string;
-    if (eq !== -1) value = arg.slice(eq + 1);
-    else {
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith('--')) throw new RulesUsageError(`${name}: expects a value`);
-      value = next;
-      i++;
-    }
-    if (value === '') throw new RulesUsageError(`${name}: expects a value (got an empty one)`);
-    values.set(option, value);
-  }
+  const { positional, values } = scanArgs(argv, { valued: OPTIONS, command: 'herald rules' }, fail);
 
   const [user, verb, watcher, ...extra] = positional;
   if (user === undefined || verb === undefined) throw new RulesUsageError('expected USER and then ACTION, list or remove; see herald rules --help');
@@ -166,22 +125,8 @@ export function parseRulesArgs(argv: readonly string[], env: Readonly<Record<str
     content = contentText as RuleContent;
   }
 
-  const apiText = values.get('--api');
-  const envApi = envValue(env, 'HERALD_API_URL');
-  const api = apiText !== undefined ? parseApiUrl(apiText, '--api') : parseApiUrl(envApi ?? DEFAULT_API_URL, envApi !== undefined ? 'HERALD_API_URL' : '--api');
-
-  const token = values.get('--token');
-  const password = values.get('--user-password');
-  if (token !== undefined && password !== undefined) throw new RulesUsageError('give --token or --user-password, not both');
-  let credentials: RulesCredentials = { kind: 'none' };
-  if (token !== undefined) credentials = { kind: 'token', token };
-  else if (password !== undefined) credentials = { kind: 'password', password };
-  else {
-    const envToken = envValue(env, 'HERALD_ADMIN_TOKEN');
-    const envPassword = env['HERALD_USER_PASSWORD'];
-    if (envToken !== undefined) credentials = { kind: 'token', token: envToken };
-    else if (envPassword !== undefined && envPassword !== '') credentials = { kind: 'password', password: envPassword };
-  }
+  const api = resolveApiUrl(values.get('--api'), env, '--token', fail);
+  const credentials = resolveCredentials(values.get('--token'), values.get('--user-password'), env, '--token', fail);
 
   return {
     op,

@@ -52,11 +52,12 @@ export function usageText(): string {
     'Herald: a SIP presence and instant-messaging server (registrar, proxy, presence, MESSAGE).',
     '',
     'Commands:',
-    '  serve     run the server (the default)',
-    '  rules     manage who sees a user\'s presence, through a running server\'s management API:',
-    '            herald rules alice allow sip:bob@localhost --user-password alice-password',
-    '  messages  list the messages a running server holds for a user until a device registers:',
-    '            herald messages alice --admin-token "$HERALD_ADMIN_TOKEN"',
+    '  serve   run the server (the default)',
+    '  rules   manage who sees a user\'s presence, through a running server\'s management API:',
+    '          herald rules alice allow sip:bob@localhost --user-password alice-password',
+    '  messages',
+    '          list the messages a running server holds for a user until a device registers:',
+    '          herald messages alice --admin-token "$HERALD_ADMIN_TOKEN"',
     '',
     'Options (serve):',
     ...lines,
@@ -113,7 +114,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     const arg = argv[i]!;
     if (!arg.startsWith('-')) {
       if (i === 0 && arg === 'serve') continue;
-      fail(arg, `unexpected argument${i === 0 ? ' (the commands are "serve" and "rules")' : ''}; see --help`);
+      fail(arg, `unexpected argument${i === 0 ? ' (the commands are "serve", "rules" and "messages")' : ''}; see --help`);
     }
     const eq = arg.indexOf('=');
     const name = arg.startsWith('--') && eq !== -1 ? arg.slice(0, eq) : arg;

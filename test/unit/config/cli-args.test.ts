@@ -103,7 +103,7 @@ describe('parseCliArgs', () => {
     [['--lisen', 'udp:127.0.0.1:5060'], '--lisen', 'unknown option; did you mean "--listen"?'],
     [['--frobnicate'], '--frobnicate', 'unknown option; see --help'],
     [['-x'], '-x', 'unknown option'],
-    [['start'], 'start', 'unexpected argument (the commands are "serve" and "rules")'],
+    [['start'], 'start', 'unexpected argument (the commands are "serve", "rules" and "messages")'],
     [['serve', 'now'], 'now', 'unexpected argument'],
   ];
 
