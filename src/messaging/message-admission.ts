@@ -10,6 +10,9 @@
  *   Retry-After (RFC 3261 §21.5.4: "The server MAY indicate when the client should retry the
  *   request in a Retry-After header field"), which is what a flood deserves: "not now", not
  *   "never". The server keeps serving everyone else.
+ * - CPIM (RFC 3862): a message/cpim body Herald may have to read later (to store it, to answer
+ *   its IMDN request) must parse; a malformed one gets 400 naming the problem rather than being
+ *   relayed or stored half-understood.
  * Refusals are logged at info at most once a second (a flood must not flood the log), with the
  * count since the last line.
  */
@@ -18,6 +21,7 @@ import type { Clock } from '../util/clock.js';
 import { RateLimiter } from '../util/rate-limiter.js';
 import { SipError, aorKey, type SipRequest } from '../sip/index.js';
 import type { IncomingRequest } from '../stack/port.js';
+import { parseCpim } from '../documents/index.js';
 
 export interface MessageAdmissionOptions {
   clock: Clock;
@@ -47,6 +51,15 @@ export class MessageAdmission {
     if (msg.body.length > this.#o.maxBodyBytes) {
       this.#log.info({ callId: msg.callId, from: senderOf(msg), bytes: msg.body.length, max: this.#o.maxBodyBytes }, 'MESSAGE too large');
       throw new SipError('REQUEST_ENTITY_TOO_LARGE', { detail: `body over ${this.#o.maxBodyBytes} bytes` });
+    }
+    if (msg.contentType === 'message/cpim') {
+      try {
+        parseCpim(msg.body);
+      } catch (err) {
+        const detail = err instanceof Error ? err.message : String(err);
+        this.#log.info({ callId: msg.callId, from: senderOf(msg), problem: detail }, 'MESSAGE with malformed CPIM');
+        throw new SipError('BAD_BODY', { detail: `malformed message/cpim: ${detail}` });
+      }
     }
     if (!this.#limiter.enabled) return;
     const sender = `${senderOf(msg)}|${request.source.address}`;

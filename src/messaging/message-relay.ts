@@ -63,12 +63,17 @@ import {
   generateCallId,
   isSipError,
   parseNameAddr,
-  type SipRequest,
+  parseUri,
+  SipRequest,
+  formatNameAddr,
   type SipResponse,
+  type Uri,
 } from '../sip/index.js';
 import type { IncomingRequest, SipStack, Target } from '../stack/port.js';
 import type { MessageStore, StoredMessage } from '../storage/port.js';
 import { isNotificationContent } from './notification-content.js';
+import { imdnRequestOf, notificationRequest, wantsNotice } from './delivery-notification.js';
+import type { DeliveryStatus } from '../documents/index.js';
 import { deliveryRequest, storedMessageOf } from './stored-message.js';
 
 /** Where the relay finds a recipient's devices when it delivers (LocationService fits). */
@@ -112,6 +117,11 @@ export interface MessageRelayOptions {
   callIdHost?: string;
   /** Id of a stored message; default a random UUID. */
   newId?: () => string;
+  /**
+   * The local AOR key a URI names, or undefined for another domain: an IMDN for a local sender
+   * goes to its devices, one for another domain's sender through the stack (RFC 3263).
+   */
+  localAor?: (uri: Uri) => string | undefined;
 }
 
 /** What became of a MESSAGE handed to `handle`. */
@@ -156,6 +166,7 @@ export class MessageRelay {
   readonly #limits: MessageRelayLimits;
   readonly #callIdHost: string;
   readonly #newId: () => string;
+  readonly #localAor: ((uri: Uri) => string | undefined) | undefined;
   /** One delivery run per recipient at a time. */
   readonly #deliveryLocks = new KeyedMutex();
   /** One count-then-enqueue per recipient at a time (the queue limit holds). */
@@ -174,6 +185,7 @@ export class MessageRelay {
     this.#limits = { ...DEFAULT_MESSAGE_RELAY_LIMITS, ...definedOnly(options.limits ?? {}) };
     this.#callIdHost = options.callIdHost ?? '';
     this.#newId = options.newId ?? randomUUID;
+    this.#localAor = options.localAor;
     this.#sweep = new PeriodicSweep(options.clock, this.#limits.sweepIntervalMs, (now) => this.#sweepExpired(now), (err) => {
       this.#log.error({ err }, 'message expiry sweep failed');
     });
@@ -370,6 +382,7 @@ export class MessageRelay {
         if (verdict === 'delivered') report.delivered++;
         else report.failed++;
         this.#outcome(trace, verdict === 'delivered' ? 'delivered' : 'failed', { status, id: message.id, attempt, attemptMs, stored: true });
+        this.#notifySender(message, verdict === 'delivered' ? 'delivered' : 'failed');
         continue;
       }
       await this.#store.markAttempt(message.id);
@@ -423,7 +436,44 @@ export class MessageRelay {
     const expired = await this.#store.sweep(now);
     for (const m of expired) {
       this.#outcome({ callId: m.callId, from: uriText(m.from), to: m.recipient, started: m.receivedAt }, 'expired', { id: m.id, attempts: m.attempts });
+      this.#notifySender(m, 'failed');
     }
+  }
+
+  // ---- delivery notifications (RFC 5438) -------------------------------------------------------
+
+  /** Send the IMDN a stored IM asked for, in the background (delivery-notification.ts). */
+  #notifySender(message: StoredMessage, status: DeliveryStatus): void {
+    const wanted = imdnRequestOf(message);
+    if (!wanted || !wantsNotice(wanted, status)) return;
+    let request: SipRequest;
+    try {
+      request = notificationRequest({ message, request: wanted, status, recipient: parseUri(`sip:${message.recipient}`), callIdHost: this.#callIdHost, now: this.#clock.now() });
+    } catch (err) {
+      this.#log.info({ err: errorText(err), id: message.id, callId: message.callId }, 'IMDN not built');
+      return;
+    }
+    void this.#sendNotification(request).then(
+      (statusCode) => this.#log.info({ callId: message.callId, imdnCallId: request.callId, to: request.uriText, status, answer: statusCode }, 'IMDN sent'),
+      (err: unknown) => this.#log.info({ err: errorText(err), callId: message.callId, to: request.uriText }, 'IMDN not sent'),
+    );
+  }
+
+  /** A local sender's devices (never stored: an IMDN is relay-only), or another domain via the stack. */
+  async #sendNotification(request: SipRequest): Promise<number> {
+    const key = this.#localAor?.(request.uri);
+    if (key === undefined) return (await this.#stack.send(request)).message.status;
+    const targets = await this.#location.targets(key);
+    if (targets.length === 0) return 480;
+    const statuses = await firstSuccess(targets.map(async (t) => {
+      const copy = notificationCopy(request, t);
+      try {
+        return (await this.#stack.send(copy, t.destination ? { destination: t.destination } : {})).message.status;
+      } catch {
+        return 503;
+      }
+    }));
+    return statuses.find((x) => x < 300) ?? statuses[0] ?? 408;
   }
 
   // ---- tracing -------------------------------------------------------------------------------
@@ -448,6 +498,19 @@ interface Trace {
   to: string;
   /** When the MESSAGE arrived (ms). */
   started: number;
+}
+
+/** The IMDN for one device: its Contact as Request-URI, its Path as Route (RFC 3327 §5.3), a Call-ID of its own. */
+function notificationCopy(request: SipRequest, target: Target): SipRequest {
+  const headers = request.headers.map((h) => ({ name: h.name, value: h.name === 'call-id' ? generateCallId(callIdHostOf(h.value)) : h.value }));
+  const copy = new SipRequest('MESSAGE', formatUri(target.uri), headers, request.body);
+  for (let i = (target.path ?? []).length - 1; i >= 0; i--) copy.prepend('route', formatNameAddr(target.path![i]!));
+  return copy;
+}
+
+function callIdHostOf(callId: string): string {
+  const at = callId.indexOf('@');
+  return at < 0 ? '' : callId.slice(at + 1);
 }
 
 /** Resolve with every status, or early with the statuses so far once one is a 2xx. */

@@ -24,11 +24,17 @@ export class LocalDomains {
     if (port !== undefined) this.#selfPorts.add(port);
   }
 
-  /** The configured domain a host names, or undefined when it is not ours. */
-  canonical(host: string): string | undefined {
+  /**
+   * The configured domain a host names, or undefined when it is not ours. With `port`, an
+   * address alias counts only on a port we listen on: another server on this machine
+   * (`sip:bob@127.0.0.1:5070`) is not us.
+   */
+  canonical(host: string, port?: number): string | undefined {
     const h = normalizeHost(host);
     if (this.#domains.has(h)) return h;
-    return this.#aliases.get(h);
+    const alias = this.#aliases.get(h);
+    if (alias === undefined || port === undefined || this.#selfPorts.size === 0 || this.#selfPorts.has(port)) return alias;
+    return undefined;
   }
 
   isLocal(host: string): boolean {

@@ -116,6 +116,16 @@ export class Router implements SipApplication {
     this.#removeOwnRoute(msg);
     if (msg.method === 'MESSAGE') this.#o.admission?.check(request);
 
+    // An in-dialog request along a Record-Route we put: on to the next Route or the Request-URI,
+    // over the dialog's flow when the token named one (RFC 5626 §5.3). The dialog was authorized
+    // when it was created (see the guard's DEVIATION note).
+    if (request.recordRouted && msg.to.params.get('tag') != null) {
+      this.#checkProxyRequire(msg);
+      const toFlow = request.recordRouted.toFlow;
+      await this.#o.stack.proxy(request, [{ uri: ruri, ...(toFlow ? { destination: toFlow } : {}) }], { recordRoute: false });
+      return;
+    }
+
     // §16.4: with a Route left, the request follows it (loose routing); mid-dialog traffic.
     if (msg.routes.length > 0) {
       if (msg.to.params.get('tag') == null) await this.#o.guard.authorizeRequest(request);
@@ -154,7 +164,7 @@ export class Router implements SipApplication {
       await this.#serverRequest(request);
       return;
     }
-    const local = this.#o.domains.canonical(ruri.host);
+    const local = this.#o.domains.canonical(ruri.host, ruri.port);
     if (local !== undefined) {
       await this.#toLocalUser(request);
       return;
@@ -277,7 +287,9 @@ export class Router implements SipApplication {
       throw new SipError('FORBIDDEN', { detail: 'relaying to other domains is not allowed' });
     }
     this.#checkProxyRequire(msg);
-    await this.#o.stack.proxy(request, [{ uri: msg.uri }], { recordRoute: this.#o.recordRoute });
+    // Dialogs with other domains keep us on their path (§16.6 step 4): the far end's in-dialog
+    // requests (NOTIFYs of a subscription) must find our user's flow through us.
+    await this.#o.stack.proxy(request, [{ uri: msg.uri }], { recordRoute: true });
   }
 
   /** A phone number: to the gateway that serves it (relay policy as for other domains). */

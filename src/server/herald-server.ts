@@ -6,8 +6,10 @@ import type { Logger } from 'pino';
 import { SystemClock, type Clock } from '../util/clock.js';
 import type { Config } from '../config/index.js';
 import { DigestAuthenticator, RequestGuard, StaticCredentialSource } from '../auth/index.js';
-import { ConfiguredUsers, LocalDomains, LocationService, Registrar } from '../registrar/index.js';
+import { ConfiguredUsers, LocalDomains, LocationService, Registrar, addressOfRecord } from '../registrar/index.js';
+import { isSipUri } from '../sip/index.js';
 import { FederationPolicy, GatewayRoutes, Router } from '../routing/index.js';
+import { Locator, parseServerEntry } from '../dns/index.js';
 import { EventPackageRegistry, PublicationService, SubscriptionService } from '../events/index.js';
 import { PresenceAuthorizer, PresencePackage } from '../events/packages/presence/index.js';
 import { WatcherInfoPackage } from '../events/packages/presence-winfo/index.js';
@@ -40,6 +42,7 @@ export class HeraldServer {
   #publications: PublicationService | undefined;
   #domains: LocalDomains | undefined;
   #messaging: MessageRelay | undefined;
+  #locator: Locator | undefined;
   #started = false;
 
   constructor(options: HeraldServerOptions) {
@@ -103,7 +106,23 @@ export class HeraldServer {
 
     const domains = new LocalDomains(c.domains);
     this.#domains = domains;
+    // RFC 3263: other domains' servers (and gateways named by host) are found through DNS, at the
+    // configured servers (`--dns`) or the system's.
+    const locator = new Locator({
+      servers: c.dns.servers.map((entry) => {
+        const parsed = parseServerEntry(entry);
+        if (!parsed) throw new RangeError(`dns.servers: ${entry} is not IP:PORT`);
+        return parsed;
+      }),
+      clock: this.#clock,
+      logger: log,
+      supportedTransports: ['udp', 'tcp'],
+    });
+    this.#locator = locator;
     const stack = new EmbeddedStack({
+      locator,
+      // With the system's resolvers, names DNS does not know still get the system's lookup (/etc/hosts).
+      systemFallback: c.dns.servers.length === 0,
       listen: c.listen,
       logger: log,
       clock: this.#clock,
@@ -198,6 +217,7 @@ export class HeraldServer {
       logger: log,
       limits: { maxQueuePerRecipient: c.messaging.maxQueuePerRecipient, expiryMs: c.messaging.expirySeconds * 1000 },
       callIdHost: domains.domains[0],
+      localAor: (uri) => (isSipUri(uri) && uri.user && domains.canonical(uri.host, uri.port) !== undefined ? addressOfRecord(uri, domains).key : undefined),
     });
     this.#messaging = messaging;
     registrar.onBindingsChanged((aor) => messaging.recipientRegistered(aor));
@@ -243,6 +263,7 @@ export class HeraldServer {
         rules: storage.presenceRules,
         // A rule change re-decides the affected watchers at once (pending -> active, rejected...).
         onRulesChanged: (owner) => subscriptions.rulesChanged(owner),
+        messages: messaging,
         users,
         domains,
         authenticator,
@@ -272,6 +293,7 @@ export class HeraldServer {
     await this.#subscriptions?.stop();
     await this.#messaging?.stop();
     await this.#stack?.stop();
+    await this.#locator?.stop();
     if (!this.#providedStorage) await this.#storage?.close();
     this.#log.info('Herald stopped');
   }

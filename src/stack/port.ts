@@ -56,6 +56,12 @@ export interface IncomingRequest {
   respond(status: number, options?: ResponseOptions): Promise<void>;
   /** True once a final response has been sent. */
   readonly finalSent: boolean;
+  /**
+   * Set when the request arrived along a Record-Route this stack inserted (the stack removed that
+   * Route, RFC 3261 §16.4). `toFlow`: where the dialog's far end is reached, when the request did
+   * not come from there (RFC 5626 §5.3) — forward over it.
+   */
+  readonly recordRouted?: { readonly toFlow?: TransportAddress };
 }
 
 /** One branch of a proxied request (RFC 3261 §16.5). */

@@ -218,6 +218,22 @@ describe('MESSAGE admission', () => {
   });
 });
 
+describe('malformed CPIM', () => {
+  it('gets 400 naming the problem; a well-formed one goes on', async () => {
+    const ts = await server({ auth: false });
+    const alice = await client();
+    const bad = request('MESSAGE', 'sip:bob@localhost', { from: 'sip:alice@localhost', to: 'sip:bob@localhost', headers: ['Content-Type: message/cpim'], body: 'From <sip:alice@localhost>\r\nno colon here\r\n\r\nContent-Type: text/plain\r\n\r\nhi' });
+    await alice.send(bad, ts.udpPort);
+    const res = await alice.next((m) => (statusOf(m) ?? 0) >= 200);
+    expect(statusOf(res)).toBe(400);
+    expect(res.split('\r\n')[0]).toMatch(/^SIP\/2\.0 400 Bad Request \(malformed message\/cpim: .+\)$/);
+    const good = request('MESSAGE', 'sip:bob@localhost', { from: 'sip:alice@localhost', to: 'sip:bob@localhost', headers: ['Content-Type: message/cpim'], body: 'From: <sip:alice@localhost>\r\nTo: <sip:bob@localhost>\r\n\r\nContent-Type: text/plain\r\n\r\nhi' });
+    await alice.send(good, ts.udpPort);
+    expect(statusOf(await alice.next((m) => (statusOf(m) ?? 0) >= 200))).toBe(202);
+    expect((await ts.server.messaging!.queued('bob@localhost')).length).toBe(1);
+  });
+});
+
 describe('loops', () => {
   it('a MESSAGE that comes back through a gateway routing it home gets 482 Loop Detected (§16.3 step 4)', async () => {
     const gw = await gatewaySocket();

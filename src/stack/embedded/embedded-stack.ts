@@ -26,6 +26,7 @@ import {
   formatVia,
   generateBranch,
   isSipError,
+  isSipUri,
   parseMessage,
   partialOf,
   SipRequest,
@@ -48,8 +49,9 @@ import type {
   TransportAddress,
 } from '../port.js';
 import { ProxyCore } from './proxy-core.js';
-import { nextHopUri, resolveNextHop } from './next-hop.js';
+import { nextHopUri, resolveNextHops, type NextHop, type NextHopOptions, type ServerLocator } from './next-hop.js';
 import { ServerRequest } from './server-request.js';
+import { FlowTokens, isSameFlow } from './flow-token.js';
 
 export interface EmbeddedStackOptions {
   listen: readonly ListenSpec[];
@@ -62,6 +64,12 @@ export interface EmbeddedStackOptions {
   product?: string;
   /** How long stop() lets transactions finish. */
   drainMs?: number;
+  /** RFC 3263 server location for hosts named by URIs (src/dns Locator); default: system lookup. */
+  locator?: ServerLocator;
+  /** With a locator: fall back to the system's name lookup when DNS knows no SIP server. */
+  systemFallback?: boolean;
+  /** Key of the flow tokens in our Record-Route (flow-token.ts); default random per process. */
+  flowTokenKey?: Buffer;
 }
 
 /** RFC 3261 §18.1.1: "If a request is within 200 bytes of the path MTU, or if it is larger than 1300 bytes ...". */
@@ -79,11 +87,15 @@ export class EmbeddedStack implements SipStack {
   readonly #pending = new Map<string, ServerRequest>();
   #app: SipApplication | undefined;
   #stopping = false;
+  readonly #flowTokens: FlowTokens;
+  /** RFC 3261 T1 (ms). */
+  readonly #t1: number;
 
   constructor(options: EmbeddedStackOptions) {
     this.#o = options;
     this.#log = options.logger.child({ component: 'stack' });
     this.#clock = options.clock ?? new SystemClock();
+    this.#flowTokens = new FlowTokens(options.flowTokenKey);
     this.#transport = new TransportLayer({
       listen: options.listen,
       logger: options.logger,
@@ -98,6 +110,7 @@ export class EmbeddedStack implements SipStack {
       ...(options.timers ? { timers: options.timers } : {}),
     });
     const t1 = options.timers?.t1 ?? DEFAULT_T1;
+    this.#t1 = t1;
     this.#proxy = new ProxyCore({
       transactions: this.#transactions,
       clock: this.#clock,
@@ -109,6 +122,7 @@ export class EmbeddedStack implements SipStack {
       // §16.8: "The value of Timer C MUST be greater than 3 minutes." 64*T1 floor keeps tests short only when T1 is tiny.
       timerC: Math.max(181_000, 64 * t1),
       isOwnVia: (via) => this.#isOwnVia(via),
+      failoverMs: 8 * t1,
     });
   }
 
@@ -264,6 +278,7 @@ export class EmbeddedStack implements SipStack {
   #dispatch(sr: ServerRequest, txId?: string): void {
     const app = this.#app;
     if (!app) return;
+    this.#followOwnRecordRoute(sr);
     app.handle(sr).then(
       async () => {
         if (!sr.finalSent && sr.message.method !== 'ACK') {
@@ -278,6 +293,26 @@ export class EmbeddedStack implements SipStack {
     ).finally(() => {
       if (txId !== undefined) this.#pending.delete(txId);
     });
+  }
+
+  /**
+   * §16.4: "If the first value in the Route header field indicates this proxy, the proxy MUST
+   * remove that value from the request." A Route of ours with a flow token (our Record-Route)
+   * also says where the dialog's far end is (flow-token.ts).
+   */
+  #followOwnRecordRoute(sr: ServerRequest): void {
+    const msg = sr.message;
+    let first;
+    try {
+      first = msg.routes[0];
+    } catch {
+      return; // a malformed Route: the application answers it
+    }
+    if (!first || !isSipUri(first.uri) || first.uri.user === undefined) return;
+    const token = this.#flowTokens.decode(first.uri.user);
+    if (!token || !this.#isOwnHostPort(first.uri.host, first.uri.port)) return;
+    msg.removeFirst('route');
+    sr.recordRouted = isSameFlow(token, sr.source) ? {} : { toFlow: token };
   }
 
   /** RFC 3261 §18.2.1 and RFC 3581 §4: record where the request really came from. */
@@ -321,26 +356,52 @@ export class EmbeddedStack implements SipStack {
   async send(request: SipRequest, options: SendOptions = {}): Promise<IncomingResponse> {
     if (!request.has('max-forwards')) request.set('max-forwards', '70');
     if (this.#o.product && !request.has('user-agent')) request.set('user-agent', this.#o.product);
-    let destination: TransportAddress;
-    let explicitTransport = true;
-    if (options.destination) destination = options.destination;
-    else {
-      const hop = await resolveNextHop(nextHopUri(request.uri, request.routes));
-      destination = hop.address;
-      explicitTransport = hop.explicitTransport;
+    const hops: NextHop[] = options.destination
+      ? [{ address: options.destination, explicitTransport: true }]
+      : await resolveNextHops(nextHopUri(request.uri, request.routes), this.#nextHopOptions);
+    // RFC 3263 §4.3: on a timeout, a transport failure or a 503, "the client SHOULD create a new
+    // request ... [and] send it to the next element" — a new transaction (a new branch) each time.
+    for (let i = 0; ; i++) {
+      const last = i === hops.length - 1;
+      let response: IncomingResponse;
+      // As for proxied branches (proxy-core.ts #attempt): a hop that stays silent is left for the
+      // next one after 8*T1 rather than Timer F, when there is a next one.
+      const hopTimeout = last ? options.timeoutMs : Math.min(options.timeoutMs ?? Infinity, 8 * this.#t1);
+      try {
+        response = await this.#sendToHop(request, hops[i]!, hopTimeout);
+      } catch (err) {
+        if (last) throw err;
+        this.#log.debug({ err: errorText(err), hop: hops[i]!.address, callId: request.callId }, 'next hop failed: trying the next one');
+        request.removeFirst('via');
+        continue;
+      }
+      const status = response.message.status;
+      if (last || (status !== 503 && status !== 408)) return response;
+      this.#log.debug({ status, hop: hops[i]!.address, callId: request.callId }, 'next hop answered with failure: trying the next one');
+      request.removeFirst('via');
     }
-    destination = this.#sizeRule(request, destination, explicitTransport);
+  }
+
+  async #sendToHop(request: SipRequest, hop: NextHop, timeoutMs: number | undefined): Promise<IncomingResponse> {
+    const destination = this.#sizeRule(request, hop.address, hop.explicitTransport);
     try {
-      return await this.#sendOnce(request, destination, options.timeoutMs);
+      return await this.#sendOnce(request, destination, timeoutMs);
     } catch (err) {
       // §18.1.1: "if the attempt to establish the connection generates either an ICMP Protocol
       // Not Supported, or results in a TCP reset, the element SHOULD retry the request, using UDP."
-      if (destination.transport === 'tcp' && !explicitTransport && !destination.flow) {
+      if (destination.transport === 'tcp' && hop.address.transport === 'udp' && !destination.flow) {
         request.removeFirst('via');
-        return this.#sendOnce(request, { ...destination, transport: 'udp' }, options.timeoutMs);
+        return this.#sendOnce(request, { ...destination, transport: 'udp' }, timeoutMs);
       }
       throw err;
     }
+  }
+
+  get #nextHopOptions(): NextHopOptions {
+    return {
+      ...(this.#o.locator ? { locator: this.#o.locator } : {}),
+      ...(this.#o.systemFallback ? { systemFallback: true } : {}),
+    };
   }
 
   #sendOnce(request: SipRequest, destination: TransportAddress, timeoutMs: number | undefined): Promise<IncomingResponse> {
@@ -366,9 +427,10 @@ export class EmbeddedStack implements SipStack {
     return this.#proxy.proxy(request, targets, options);
   }
 
-  async #resolve(req: SipRequest): Promise<TransportAddress> {
-    const hop = await resolveNextHop(nextHopUri(req.uri, req.routes));
-    return this.#sizeRule(req, hop.address, hop.explicitTransport);
+  /** Every next hop of a proxied branch, in RFC 3263 §4.3 order, with the 1300-byte rule applied. */
+  async #resolve(req: SipRequest): Promise<TransportAddress[]> {
+    const hops = await resolveNextHops(nextHopUri(req.uri, req.routes), this.#nextHopOptions);
+    return hops.map((hop) => this.#sizeRule(req, hop.address, hop.explicitTransport));
   }
 
   /** RFC 3261 §18.1.1: large requests for UDP go over TCP when we can speak TCP. */
@@ -386,16 +448,23 @@ export class EmbeddedStack implements SipStack {
     return `SIP/2.0/${destination.transport.toUpperCase()} ${hostForUri(lp.address)}:${lp.port};branch=${branch};rport`;
   }
 
+  /** Our Record-Route URI, naming the flow the request came in on (flow-token.ts). */
   #recordRouteUri(req: ServerRequest): string {
     const local = req.source.local;
-    const t = req.source.transport;
-    return `sip:${hostForUri(local.address)}:${local.port}${t === 'udp' ? '' : `;transport=${t}`};lr`;
+    const s = req.source;
+    const t = s.transport;
+    const token = this.#flowTokens.encode({ transport: t, address: s.address, port: s.port, ...(s.flow !== undefined ? { flow: s.flow } : {}) });
+    return `sip:${token}@${hostForUri(local.address)}:${local.port}${t === 'udp' ? '' : `;transport=${t}`};lr`;
   }
 
   /** True when a Via's sent-by is one we put (§16.3 step 4): the host and port of a listening point. */
   #isOwnVia(via: Via): boolean {
-    const host = stripBrackets(via.host);
-    const port = via.port ?? 5060;
+    return this.#isOwnHostPort(via.host, via.port);
+  }
+
+  #isOwnHostPort(hostText: string, portNumber: number | undefined): boolean {
+    const host = stripBrackets(hostText);
+    const port = portNumber ?? 5060;
     for (const lp of this.#transport.listeningPoints) {
       if (lp.port === port && stripBrackets(hostForUri(lp.address)) === host) return true;
     }

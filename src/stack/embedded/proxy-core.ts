@@ -14,12 +14,16 @@
  * - §16.10 CANCEL: an upstream CANCEL cancels every pending INVITE branch that had a
  *   provisional response; a 2xx on one INVITE branch cancels the others (§16.7 step 10).
  * - Timer C (§16.8) for INVITE branches: after it fires the branch is cancelled and counts as 408.
+ * - RFC 3263 §4.3 failover: a branch whose next hop times out, fails at the transport or answers
+ *   503 goes on to the next hop of the located list with a new Via branch.
+ * DEVIATION(RFC 3263 §4.3): a hop that has not answered at all within `failoverMs` (default
+ *   8*T1) is abandoned for the next one before Timer B/F fires; see #attempt.
  * - §16.3 step 4 loop detection (loop-detection.ts): a request that carries one of our Vias
  *   with the branch hash of the request as it is now has looped: 482 Loop Detected.
  */
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../util/clock.js';
-import { SipRequest, SipResponse, formatNameAddr, generateBranch, type NameAddr, type Via } from '../../sip/index.js';
+import { SipRequest, SipResponse, formatNameAddr, generateBranch, isSipError, type NameAddr, type Via } from '../../sip/index.js';
 import type { ClientTransaction, TransactionLayer } from '../../transaction/index.js';
 import type { ProxyOptions, ProxyResult, Target, TransportAddress } from '../port.js';
 import { collectChallenges, selectBestResponse } from './best-response.js';
@@ -30,8 +34,8 @@ export interface ProxyCoreDeps {
   transactions: TransactionLayer;
   clock: Clock;
   logger: Logger;
-  /** Destination for a branch with no explicit one (RFC 3263 or the URI as written). */
-  resolve(request: SipRequest): Promise<TransportAddress>;
+  /** Destinations for a branch with no explicit one, in the order to try them (RFC 3263 §4.3). */
+  resolve(request: SipRequest): Promise<TransportAddress[]>;
   /** Our Via for a request leaving to `destination`. */
   via(destination: TransportAddress, branch: string): string;
   /** The Record-Route URI naming us, for a request that arrived on `request.source`. */
@@ -42,6 +46,11 @@ export interface ProxyCoreDeps {
   timerC: number;
   /** True when a Via's sent-by names one of our listening points. */
   isOwnVia(via: Via): boolean;
+  /**
+   * How long a next hop that has not answered at all keeps the branch before the next one of
+   * the RFC 3263 list is tried (ms); the last hop always gets its full Timer B/F.
+   */
+  failoverMs: number;
 }
 
 interface Branch {
@@ -116,7 +125,9 @@ export class ProxyCore {
     if (options.relayFailure === false) return { final: best, relayed: false };
     // §16.7 step 6: a proxy "SHOULD NOT forward [a 503] upstream unless it can determine that any
     // subsequent requests it might proxy will also generate a 503" — we cannot; send 500.
-    if (best.status === 503) {
+    // A 503 we made up ourselves (no next hop reachable, DNS failed) is our own condition, not a
+    // downstream server's overload, and goes up as it is.
+    if (best.status === 503 && !this.#local.has(best)) {
       best.status = 500;
       best.reason = 'Server Internal Error';
     }
@@ -199,41 +210,23 @@ export class ProxyCore {
 
   async #startBranch(upstream: ServerRequest, b: Branch, done: (res: SipResponse) => void, options: ProxyOptions): Promise<void> {
     const req = b.request;
-    let destination: TransportAddress;
+    let hops: TransportAddress[];
     try {
-      destination = b.destination ?? (await this.#d.resolve(req));
+      hops = b.destination ? [b.destination] : await this.#d.resolve(req);
     } catch (err) {
       this.#log.debug({ err, uri: req.uriText }, 'branch target not resolvable');
-      // A name that does not resolve is a dead branch (RFC 3263 §4.3 exhaustion: 503 to the TU).
-      done(this.#synthesize(req, 503, 'Service Unavailable'));
+      // RFC 3263 §4.3: no server could be located. A name with no server at all is 404 (it is not
+      // there); a resolver that failed is 503 (try later); both end this branch.
+      const status = isSipError(err) && err.status >= 400 ? err.status : 503;
+      done(this.#synthesize(req, status, isSipError(err) ? err.reasonPhrase : 'Service Unavailable'));
       return;
     }
-    b.destination = destination;
-    // Step 8: "The proxy MUST insert a Via header field value into the copy before the existing
-    // Via header field values." with a branch unique to this branch of the request.
-    req.prepend('via', this.#d.via(destination, loopBranch(b.loopHash)));
     if (b.cancelled) {
       done(this.#synthesize(req, 487, 'Request Terminated'));
       return;
     }
-    b.tx = this.#d.transactions.sendRequest(req, destination, {
-      onProvisional: (res) => {
-        b.provisional = true;
-        if (req.method === 'INVITE') this.#restartTimerC(b, done);
-        // §16.7 step 5: "Any provisional response other than a 100 (Trying) MUST be forwarded
-        // upstream immediately."
-        if (res.status > 100) void upstream.relay(res);
-      },
-      onFinal: (res) => done(res),
-      onAdditional2xx: (res) => done(res),
-      onTimeout: () => done(this.#synthesize(req, 408, 'Request Timeout')),
-      onTransportError: (err) => {
-        this.#log.debug({ err, destination }, 'branch transport error');
-        done(this.#synthesize(req, 503, 'Service Unavailable'));
-      },
-    });
-    if (req.method === 'INVITE') this.#restartTimerC(b, done);
-    else if (options.branchTimeoutMs !== undefined) {
+    this.#attempt(upstream, b, hops, 0, done);
+    if (req.method !== 'INVITE' && options.branchTimeoutMs !== undefined) {
       // The caller wants an answer sooner than Timer F (a MESSAGE it would rather store than
       // keep the sender waiting on): the branch counts as 408 then (§16.7, as for a timeout).
       b.timerC = this.#d.clock.setTimeout(() => {
@@ -241,6 +234,73 @@ export class ProxyCore {
         b.tx?.terminate();
         done(this.#synthesize(req, 408, 'Request Timeout'));
       }, options.branchTimeoutMs);
+    }
+  }
+
+  /**
+   * Send the branch to `hops[i]`. RFC 3263 §4.3: when it times out, fails at the transport or
+   * answers 503 before anything else, "the client SHOULD create a new request, which is
+   * identical to the previous, but ... a different value of the Via branch ID" for the next
+   * element; the last element's failure is the branch's answer.
+   */
+  #attempt(upstream: ServerRequest, b: Branch, hops: readonly TransportAddress[], i: number, done: (res: SipResponse) => void): void {
+    const req = b.request;
+    const destination = hops[i]!;
+    b.destination = destination;
+    // Step 8: "The proxy MUST insert a Via header field value into the copy before the existing
+    // Via header field values." with a branch unique to this branch (and to this attempt).
+    if (i > 0) req.removeFirst('via');
+    req.prepend('via', this.#d.via(destination, loopBranch(b.loopHash)));
+    let silence: TimerHandle | undefined;
+    let moved = false;
+    const failover = (why: string): boolean => {
+      silence?.cancel();
+      if (moved || i + 1 >= hops.length || b.provisional || b.cancelled || b.final) return false;
+      moved = true;
+      this.#log.debug({ destination, next: hops[i + 1], why, callId: req.callId }, 'next hop failed: trying the next one');
+      this.#attempt(upstream, b, hops, i + 1, done);
+      return true;
+    };
+    b.tx = this.#d.transactions.sendRequest(req, destination, {
+      onProvisional: (res) => {
+        silence?.cancel();
+        b.provisional = true;
+        if (req.method === 'INVITE') this.#restartTimerC(b, done);
+        // §16.7 step 5: "Any provisional response other than a 100 (Trying) MUST be forwarded
+        // upstream immediately."
+        if (res.status > 100) void upstream.relay(res);
+      },
+      onFinal: (res) => {
+        silence?.cancel();
+        if (moved) return;
+        if (res.status === 503 && failover('503')) return;
+        done(res);
+      },
+      onAdditional2xx: (res) => done(res),
+      onTimeout: () => {
+        if (moved) return;
+        if (failover('timeout')) return;
+        done(this.#synthesize(req, 408, 'Request Timeout'));
+      },
+      onTransportError: (err) => {
+        this.#log.debug({ err, destination }, 'branch transport error');
+        if (moved) return;
+        if (failover('transport error')) return;
+        done(this.#synthesize(req, 503, 'Service Unavailable'));
+      },
+    });
+    if (req.method === 'INVITE' && i === 0) this.#restartTimerC(b, done);
+    // RFC 3263 §4.3 fails over when Timer B/F fires — but that is 64*T1, the upstream client's own
+    // timeout too, so a failover after it could never reach the caller. A hop that has said
+    // nothing at all (not even 100 Trying, which a live server sends within T1) for failoverMs
+    // is taken for dead when another hop remains.
+    if (i + 1 < hops.length) {
+      const tx = b.tx;
+      silence = this.#d.clock.setTimeout(() => {
+        if (b.provisional || b.final || b.cancelled || moved) return;
+        tx.terminate();
+        failover('no answer');
+      }, this.#d.failoverMs);
     }
   }
 
@@ -269,7 +329,7 @@ export class ProxyCore {
     if (target) {
       const b = this.#makeBranch(upstream, target, {}, '');
       try {
-        const destination = b.destination ?? (await this.#d.resolve(b.request));
+        const destination = b.destination ?? (await this.#d.resolve(b.request))[0]!;
         b.request.prepend('via', this.#d.via(destination, generateBranch()));
         await this.#d.sendStateless(b.request, destination);
       } catch (err) {

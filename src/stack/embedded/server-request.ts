@@ -4,7 +4,7 @@
  */
 import { createResponse, defaultReason, generateTag, type SipRequest, type SipResponse } from '../../sip/index.js';
 import type { ServerTransaction } from '../../transaction/index.js';
-import type { IncomingRequest, RequestSource, ResponseOptions } from '../port.js';
+import type { IncomingRequest, RequestSource, ResponseOptions, TransportAddress } from '../port.js';
 
 export class ServerRequest implements IncomingRequest {
   readonly message: SipRequest;
@@ -15,6 +15,8 @@ export class ServerRequest implements IncomingRequest {
   #finalSent = false;
   /** Set by the proxy core while branches are out, so an upstream CANCEL reaches them. */
   onCancel: (() => void) | undefined;
+  /** See IncomingRequest.recordRouted (set by the stack before dispatch). */
+  recordRouted: { toFlow?: TransportAddress } | undefined;
 
   constructor(message: SipRequest, source: RequestSource, tx: ServerTransaction | undefined, serverHeader?: string) {
     this.message = message;

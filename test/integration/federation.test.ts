@@ -1,0 +1,179 @@
+/**
+ * Federation (issue 5): two Herald servers on loopback serving a.test and b.test, each finding
+ * the other through RFC 3263 at a real DNS server (dnsmasq) on loopback: MESSAGE both ways,
+ * offline store on the recipient's server, presence across domains (SUBSCRIBE through the
+ * watcher's server, NOTIFYs back along its Record-Route), and the answers for names DNS does not
+ * know or servers that are down. Clients are sip.js user agents and raw sockets.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Messager, Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
+import { startTestServer, waitFor, type TestServer } from '../helpers/test-server.js';
+import { startUserAgent } from '../helpers/sipjs-transport.js';
+import { Watcher, basicOf, newPublisher, pidf, publish } from '../helpers/presence.js';
+import { requireDnsmasq, startDnsmasq, type DnsServer } from '../helpers/dnsmasq.js';
+import { freeSipPort } from '../helpers/ports.js';
+import { RawUdpClient, request, statusOf } from '../helpers/raw-client.js';
+
+const run = requireDnsmasq();
+
+const USERS = [
+  { user: 'alice', domain: 'a.test', password: 'alice-password' },
+  { user: 'bob', domain: 'b.test', password: 'bob-password' },
+  { user: 'carol', domain: 'b.test', password: 'carol-password' },
+];
+
+let dns: DnsServer;
+let a: TestServer;
+let b: TestServer;
+let deadPort: number;
+const cleanups: Array<() => Promise<void> | void> = [];
+
+async function herald(domain: string, port: number): Promise<TestServer> {
+  return startTestServer({
+    auth: true,
+    config: {
+      listen: [
+        { transport: 'udp', address: '127.0.0.1', port },
+        { transport: 'tcp', address: '127.0.0.1', port },
+      ],
+      domains: [domain],
+      users: USERS.filter((u) => u.domain === domain),
+      presence: { otherDomains: 'allow' },
+      dns: { servers: [dns.server] },
+    },
+  });
+}
+
+beforeAll(async () => {
+  if (!run) return;
+  const [pa, pb] = [await freeSipPort(), await freeSipPort()];
+  deadPort = await freeSipPort();
+  dns = await startDnsmasq({
+    srv: [
+      { name: '_sip._udp.a.test', target: 'sip.a.test', port: pa },
+      { name: '_sip._tcp.a.test', target: 'sip.a.test', port: pa },
+      { name: '_sip._udp.b.test', target: 'sip.b.test', port: pb },
+      { name: '_sip._tcp.b.test', target: 'sip.b.test', port: pb },
+      // down.test: the first server is dead (nothing listens), the second one is b's server.
+      { name: '_sip._udp.down.test', target: 'dead.down.test', port: deadPort, priority: 10 },
+      { name: '_sip._udp.down.test', target: 'sip.b.test', port: pb, priority: 20 },
+      // nowhere.test: an SRV whose target has no address.
+      { name: '_sip._udp.nowhere.test', target: 'ghost.nowhere.test', port: 5060 },
+    ],
+    a: [
+      { name: 'sip.a.test', address: '127.0.0.1' },
+      { name: 'sip.b.test', address: '127.0.0.1' },
+      { name: 'dead.down.test', address: '127.0.0.1' },
+    ],
+    ttl: 60,
+  });
+  a = await herald('a.test', pa);
+  b = await herald('b.test', pb);
+}, 30_000);
+
+afterAll(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  await a?.stop();
+  await b?.stop();
+  await dns?.stop();
+});
+
+async function agent(ts: TestServer, user: string, domain: string, inbox?: string[]): Promise<UserAgent> {
+  const password = USERS.find((u) => u.user === user && u.domain === domain)!.password;
+  const { ua } = await startUserAgent({
+    user, domain, password, protocol: 'UDP', server: { host: ts.host, port: ts.udpPort },
+    extra: { delegate: { onMessage: (m: Message) => { inbox?.push(`${m.request.from.uri.toString()}|${m.request.body}`); void m.accept(); } } },
+  });
+  cleanups.push(() => ua.stop().catch(() => undefined));
+  return ua;
+}
+
+async function registered(ua: UserAgent): Promise<void> {
+  const reg = new Registerer(ua, { expires: 300 });
+  await reg.register();
+  await waitFor(() => reg.state === RegistererState.Registered, 3000, 'registered');
+}
+
+function sendMessage(from: UserAgent, to: string, body: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    new Messager(from, UserAgent.makeURI(to)!, body).message({
+      requestDelegate: { onAccept: (r) => resolve(r.message.statusCode!), onReject: (r) => resolve(r.message.statusCode!) },
+    }).catch(reject);
+  });
+}
+
+describe.skipIf(!run)('two domains found through DNS', () => {
+  it('alice@a.test and bob@b.test exchange MESSAGEs both ways', async () => {
+    const aliceInbox: string[] = [];
+    const bobInbox: string[] = [];
+    const alice = await agent(a, 'alice', 'a.test', aliceInbox);
+    const bob = await agent(b, 'bob', 'b.test', bobInbox);
+    await registered(alice);
+    await registered(bob);
+    expect(await sendMessage(alice, 'sip:bob@b.test', 'hello from a')).toBe(200);
+    expect(bobInbox).toEqual(['sip:alice@a.test|hello from a']);
+    expect(await sendMessage(bob, 'sip:alice@a.test', 'hello from b')).toBe(200);
+    expect(aliceInbox).toEqual(['sip:bob@b.test|hello from b']);
+    // Both servers asked DNS for the other's SIP service (RFC 3263 §4.1/§4.2).
+    expect(dns.lines.some((l) => l.includes('_sip._udp.b.test'))).toBe(true);
+    expect(dns.lines.some((l) => l.includes('_sip._udp.a.test'))).toBe(true);
+  });
+
+  it('stores a MESSAGE for an offline user on the recipient’s server and delivers it on registration', async () => {
+    const alice = await agent(a, 'alice', 'a.test');
+    await registered(alice);
+    expect(await sendMessage(alice, 'sip:carol@b.test', 'while you were away')).toBe(202);
+    expect((await b.server.messaging!.queued('carol@b.test')).map((m) => m.body.toString())).toEqual(['while you were away']);
+    expect(await a.server.messaging!.queued('carol@b.test')).toEqual([]);
+    const inbox: string[] = [];
+    const carol = await agent(b, 'carol', 'b.test', inbox);
+    await registered(carol);
+    await waitFor(() => inbox.length === 1, 5000, 'stored message delivered');
+    expect(inbox).toEqual(['sip:alice@a.test|while you were away']);
+  });
+
+  it('alice@a.test watches bob@b.test and sees his published state change', async () => {
+    const alice = await agent(a, 'alice', 'a.test');
+    await registered(alice);
+    const bob = await agent(b, 'bob', 'b.test');
+    const publisher = newPublisher(bob, 'sip:bob@b.test');
+    expect(await publish(publisher, pidf('sip:bob@b.test', 'open', { note: 'at my desk' }))).toBe(200);
+    const watcher = new Watcher(alice, 'sip:bob@b.test');
+    cleanups.push(() => watcher.close());
+    await watcher.subscribe();
+    const first = await watcher.waitFor((n) => n.state.startsWith('active') && basicOf(n.body).includes('open'), 'open');
+    expect(first.body).toContain('at my desk');
+    const mark = watcher.notifies.length;
+    expect(await publish(publisher, pidf('sip:bob@b.test', 'closed', { note: 'gone home' }))).toBe(200);
+    const next = await watcher.waitFor((n) => n.body.includes('gone home'), 'closed', mark);
+    // bob's registered device (from the first test) adds an open tuple of its own.
+    expect(basicOf(next.body)).toContain('closed');
+    expect(next.body).not.toContain('at my desk');
+  });
+
+  it('fails over to the next SRV target when the first is dead (RFC 3263 §4.3)', async () => {
+    const alice = await agent(a, 'alice', 'a.test');
+    await registered(alice);
+    // down.test is not b's domain, and b relays for nobody else: its 403 proves the request reached
+    // the second target (a dead server answers nothing; alone, it would end in 408).
+    const started = Date.now();
+    const status = await sendMessage(alice, 'sip:bob@down.test', 'via the backup');
+    expect(status).toBe(403);
+    // The dead hop is left after 8*T1 (4 s), well before the sender's own Timer F (32 s).
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 20_000);
+
+  it('answers 404 for a domain DNS does not know and for an SRV target with no address', async () => {
+    const alice = await agent(a, 'alice', 'a.test');
+    await registered(alice);
+    expect(await sendMessage(alice, 'sip:bob@unknown.test', 'lost')).toBe(404);
+    expect(await sendMessage(alice, 'sip:bob@nowhere.test', 'lost')).toBe(404);
+  });
+
+  it('refuses to relay for a stranger (no open relay): 403', async () => {
+    const raw = await RawUdpClient.open();
+    cleanups.push(() => raw.close());
+    await raw.send(request('MESSAGE', 'sip:bob@b.test', { from: 'sip:mallory@evil.test', to: 'sip:bob@b.test', headers: ['Content-Type: text/plain'], body: 'spam' }), a.udpPort);
+    expect(statusOf(await raw.next((m) => (statusOf(m) ?? 0) >= 200))).toBe(403);
+  });
+});
