@@ -20,10 +20,15 @@
  *    presentity with 1,000 watchers and 10,000 presentities with 10 watchers each, with its own
  *    summary block. Its options are those of `node bench/presence.mjs` (run it alone to set them).
  *
+ * 6. Then the MESSAGE part (bench/message.mjs, its own server): relay through Herald to a SIPp UAS
+ *    registered as 1,000 users, at rising rates: highest rate with < 1% failures, p50/p99. Its
+ *    options are those of `node bench/message.mjs` (run it alone to set them).
+ *
  * Options: --rates 500,1000,... --step-seconds 6 --users 10000 --populate-rate 1000
- * --settle-seconds 35 --keep (keep the temporary directories) --skip-presence (REGISTER only)
- * --presence-only. SIPp and the server share this machine's cores: the figures are for the pair,
- * not the server alone. The REGISTER part takes about 90 s, the presence part a few minutes.
+ * --settle-seconds 35 --keep (keep the temporary directories) --skip-presence --skip-message
+ * (both: REGISTER only) --presence-only --message-only. SIPp and the server share this machine's
+ * cores: the figures are for the pair, not the server alone. The REGISTER part takes about 90 s,
+ * the presence part a few minutes, the MESSAGE part about a minute.
  */
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -36,6 +41,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { highestSustained, parseRttCsv, parseStatCsv, parseVmRss, summarizeStep, usersCsv } from './lib/sipp-results.mjs';
 import { runPresenceBench } from './presence.mjs';
+import { runMessageBench } from './message.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const MAIN = join(ROOT, 'dist', 'main.js');
@@ -53,6 +59,8 @@ const { values: opt } = parseArgs({
     keep: { type: 'boolean', default: false },
     'skip-presence': { type: 'boolean', default: false },
     'presence-only': { type: 'boolean', default: false },
+    'skip-message': { type: 'boolean', default: false },
+    'message-only': { type: 'boolean', default: false },
   },
 });
 const RATES = opt.rates.split(',').map((s) => Number(s.trim()));
@@ -295,13 +303,22 @@ async function registerBench() {
 
 async function main() {
   let status = 0;
-  if (!opt['presence-only']) status = await registerBench();
-  if (!opt['skip-presence']) {
+  if (!opt['presence-only'] && !opt['message-only']) status = await registerBench();
+  if (!opt['skip-presence'] && !opt['message-only']) {
     if (!opt['presence-only']) process.stdout.write('\n');
     try {
       status = Math.max(status, await runPresenceBench({ keep: opt.keep }));
     } catch (err) {
       process.stderr.write(`bench: presence: ${err instanceof Error ? err.message : String(err)}\n`);
+      status = 1;
+    }
+  }
+  if (!opt['skip-message'] && !opt['presence-only']) {
+    if (!opt['message-only']) process.stdout.write('\n');
+    try {
+      status = Math.max(status, await runMessageBench({ keep: opt.keep }));
+    } catch (err) {
+      process.stderr.write(`bench: message: ${err instanceof Error ? err.message : String(err)}\n`);
       status = 1;
     }
   }

@@ -13,7 +13,7 @@
  */
 import type { Logger } from 'pino';
 import type { IncomingRequest } from '../stack/port.js';
-import { SipError, isSipUri } from '../sip/index.js';
+import { SipError, isSipUri, parseAuthParams } from '../sip/index.js';
 import type { DigestAuthenticator } from './authenticator.js';
 
 /** The identity a request was accepted under. */
@@ -100,7 +100,10 @@ export class RequestGuard {
     const challengeRealm = this.#o.realm ?? realm;
     const result = await auth.verify(msg, challengeRealm, { proxy });
     // Credentials name the user; the domain is the one being claimed (a fixed realm may span domains).
-    if (result.ok) return { user: result.user, domain: realm };
+    if (result.ok) {
+      if (proxy) consumeCredentials(msg, challengeRealm);
+      return { user: result.user, domain: realm };
+    }
     if (result.reason !== 'missing') {
       this.#log.info({ reason: result.reason, method: msg.method, callId: msg.callId, source: request.source.address }, 'authentication failed');
     }
@@ -112,4 +115,24 @@ export class RequestGuard {
       headers: auth.challenge(challengeRealm, { proxy, stale: result.stale, ...(result.algorithms ? { algorithms: result.algorithms } : {}) }),
     });
   }
+}
+
+/**
+ * Remove the Proxy-Authorization credentials for our own realm once they were accepted: the
+ * next hop has no use for them, and the callee should not receive the caller's digest (Kamailio's
+ * consume_credentials). RFC 3261 §22.3 keeps credentials for other realms: "the proxy MUST NOT
+ * modify" those meant for proxies further along.
+ */
+function consumeCredentials(msg: IncomingRequest['message'], realm: string): void {
+  const values = msg.getAll('proxy-authorization');
+  const others = values.filter((v) => {
+    try {
+      return parseAuthParams(v).params.get('realm') !== realm;
+    } catch {
+      return true;
+    }
+  });
+  if (others.length === values.length) return;
+  msg.remove('proxy-authorization');
+  for (const v of others) msg.append('proxy-authorization', v);
 }

@@ -6,9 +6,10 @@
  * - TARGET (§4): the `maddr` parameter when present (RFC 3261 §19.1.1), else the host.
  * - Transport (§4.1): the `transport` parameter; else, for a numeric IP or an explicit port,
  *   UDP for sip: and TLS (over TCP) for sips:; else NAPTR, keeping SIP+D2U, SIP+D2T and
- *   SIPS+D2T records the stack can send on (only SIPS+ for a sips: URI), by order then
- *   preference; with no usable NAPTR, SRV queries `_sip._udp`, `_sip._tcp` (sip:) or
- *   `_sips._tcp` (sips:) for the supported transports, in that order, using those that exist;
+ *   SIPS+D2T records the stack can send on (only SIPS+ for a sips: URI), those of the lowest
+ *   usable Order by Preference (naptr-services.ts); with no usable NAPTR, SRV queries
+ *   `_sip._udp`, `_sip._tcp` (sip:) or `_sips._tcp` (sips:) for the supported transports, in
+ *   that order, using those that exist;
  *   with none, A/AAAA with UDP for sip: (TCP when UDP is not supported) and TLS for sips:.
  * - Port and address (§4.2): numeric IP -> that address, the URI port or the transport's
  *   default (5060, 5061 for TLS); explicit port -> A/AAAA of the name at that port, no NAPTR or
@@ -33,6 +34,9 @@
  *   locator for responses, RFC 3261 §18.2.2) is the stack's business; NAPTR "A"/"U" flags and
  *   regexp rewriting (RFC 3263 never uses them); message-size-driven TCP (§4.1 "MAY be used if
  *   the guidelines of SIP mandate it") is the transport layer's choice.
+ * - MUSTs that are others' to meet: validating the NAPTR and SRV domains against the server's
+ *   certificate (§4.1) is the TLS transport's; sending retransmissions, ACK and CANCEL to the
+ *   server that was reached (§4) is the transaction layer's. No DEVIATION in this module.
  * - Extension: when the chosen NAPTR records lead to no server, the plain SRV queries follow
  *   (RFC 3263 §4.1: "a domain MUST maintain SRV records for the domain of the original query",
  *   so they are there to find).

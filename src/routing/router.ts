@@ -25,10 +25,12 @@ import {
   isSipError,
   isSipUri,
   isTelUri,
+  aorKey,
+  formatUri,
   parseEvent,
   type SipRequest,
 } from '../sip/index.js';
-import type { IncomingRequest, SipApplication, SipStack } from '../stack/port.js';
+import type { IncomingRequest, SipApplication, SipStack, Target } from '../stack/port.js';
 import type { RequestGuard } from '../auth/index.js';
 import { addressOfRecord, anyAddressOfRecord, type LocalDomains, type LocationService, type Registrar, type UserDirectory } from '../registrar/index.js';
 import type { EventPackageRegistry, PublicationService, SubscriptionService } from '../events/index.js';
@@ -87,6 +89,8 @@ const PROXY_SUPPORTED = new Set(['path', 'outbound']);
 export class Router implements SipApplication {
   readonly #o: RouterOptions;
   readonly #log: Logger;
+  /** MESSAGEs whose outcome another component already traced. */
+  readonly #traced = new WeakSet<IncomingRequest>();
 
   constructor(options: RouterOptions) {
     this.#o = options;
@@ -94,11 +98,32 @@ export class Router implements SipApplication {
   }
 
   async handle(request: IncomingRequest): Promise<void> {
+    const started = Date.now();
     try {
       await this.#route(request);
     } catch (err) {
       await this.#answerError(request, err);
+      // Issue 4 item 5: every MESSAGE's outcome at info. The messaging service traces the ones
+      // it took; here the ones refused before it (unknown user, 403, 413, 503...). A 401/407 is
+      // the first half of an authentication, not an outcome.
+      if (request.message.method === 'MESSAGE' && !this.#traced.has(request) && isSipError(err) && err.status !== 401 && err.status !== 407) {
+        this.#traceMessage(request, 'failed', err.status, started);
+      }
     }
+  }
+
+  /** The MESSAGE trace line (message-relay.ts writes the same for the MESSAGEs it handles). */
+  #traceMessage(request: IncomingRequest, outcome: 'delivered' | 'failed', status: number, started: number): void {
+    const msg = request.message;
+    let from = '';
+    let to = '';
+    try {
+      from = formatUri(msg.from.uri);
+      to = aorKey(msg.uri);
+    } catch {
+      // unparseable: logged as empty
+    }
+    this.#log.info({ callId: safeCallId(msg), from, to, outcome, status, latencyMs: Date.now() - started }, 'MESSAGE');
   }
 
   flowClosed(flow: string): void {
@@ -263,7 +288,8 @@ export class Router implements SipApplication {
     if (!exists || (targets.length === 0 && this.#o.guard.labMode)) {
       const number = this.#o.gateways && this.#o.gateways.size > 0 ? phoneNumberOf(msg.uri) : undefined;
       if (number !== undefined && this.#o.gateways?.forNumber(number)) {
-        await this.#toNumber(request, number);
+        // Authorized once above: a second check would spend the nonce-count again (a replay).
+        await this.#toNumber(request, number, identity);
         return;
       }
     }
@@ -271,6 +297,7 @@ export class Router implements SipApplication {
     // RFC 3428: a MESSAGE goes to the messaging service, which relays it to the devices or, when
     // none can take it now, stores it and answers 202.
     if (msg.method === 'MESSAGE' && this.#o.messaging) {
+      this.#traced.add(request);
       await this.#o.messaging.handle(request, { key: aor.key }, targets);
       return;
     }
@@ -289,18 +316,28 @@ export class Router implements SipApplication {
     this.#checkProxyRequire(msg);
     // Dialogs with other domains keep us on their path (§16.6 step 4): the far end's in-dialog
     // requests (NOTIFYs of a subscription) must find our user's flow through us.
-    await this.#o.stack.proxy(request, [{ uri: msg.uri }], { recordRoute: true });
+    await this.#proxyTraced(request, [{ uri: msg.uri }], true);
+  }
+
+  /** Proxy, and trace the outcome when it is a MESSAGE (issue 4 item 5). */
+  async #proxyTraced(request: IncomingRequest, targets: Target[], recordRoute: boolean): Promise<void> {
+    const started = Date.now();
+    const { final } = await this.#o.stack.proxy(request, targets, { recordRoute });
+    if (request.message.method === 'MESSAGE') {
+      this.#traced.add(request);
+      this.#traceMessage(request, final.status < 300 ? 'delivered' : 'failed', final.status, started);
+    }
   }
 
   /** A phone number: to the gateway that serves it (relay policy as for other domains). */
-  async #toNumber(request: IncomingRequest, number: string): Promise<void> {
+  async #toNumber(request: IncomingRequest, number: string, authorized?: RequestIdentity): Promise<void> {
     const msg = request.message;
     const gateway = this.#o.gateways?.forNumber(number);
     if (!gateway) {
       this.#log.info({ method: msg.method, number, callId: safeCallId(msg) }, 'no gateway for number');
       throw noRouteToNumber(number);
     }
-    const identity = await this.#o.guard.authorizeRequest(request);
+    const identity = authorized ?? (await this.#o.guard.authorizeRequest(request));
     // No open relay to the telephone network either: a gateway charges for what it carries.
     if (identity.kind === 'none' || (identity.kind === 'lab' && identity.domain === undefined)) {
       this.#log.info({ method: msg.method, number, source: request.source.address }, 'relay to a gateway refused');
@@ -309,7 +346,7 @@ export class Router implements SipApplication {
     this.#checkProxyRequire(msg);
     const uri = this.#o.gateways!.targetUri(gateway, number);
     this.#log.debug({ method: msg.method, number, gateway: gateway.name }, 'to gateway');
-    await this.#o.stack.proxy(request, [{ uri }], { recordRoute: this.#o.recordRoute });
+    await this.#proxyTraced(request, [{ uri }], this.#o.recordRoute);
   }
 
   /** The federation allow-list, for a request from another domain that nothing else vouches for. */

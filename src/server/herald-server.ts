@@ -130,6 +130,8 @@ export class HeraldServer {
         maxMessageSize: c.transport.maxMessageSize,
         maxConnections: c.transport.maxConnections,
         idleTimeoutMs: c.transport.idleTimeoutSeconds * 1000,
+        // Twice Timer F (64*T1): a peer that accepted our connection and said nothing since.
+        silentPeerTimeoutMs: 128 * c.timers.t1,
         connectTimeoutMs: c.transport.connectTimeoutSeconds * 1000,
       },
       timers: c.timers,

@@ -51,6 +51,12 @@ export class TcpConnection {
   readonly source: Readonly<RequestSource>;
   /** clock.now() of the last byte read or written. */
   lastActivity: number;
+  /** clock.now() when it opened. */
+  readonly openedAt: number;
+  /** True once the peer sent anything. */
+  heardFrom = false;
+  /** Extra remote keys (RFC 5923-style aliases) this connection is found under. */
+  readonly aliases: string[] = [];
 
   #state: ConnectionState = 'open';
   readonly #host: ConnectionHost;
@@ -68,6 +74,7 @@ export class TcpConnection {
     const local = { address: normalizeAddress(socket.localAddress ?? ''), port: socket.localPort ?? 0 };
     this.source = Object.freeze({ transport: 'tcp', address: this.remote.address, port: this.remote.port, flow, local: Object.freeze(local) });
     this.lastActivity = host.clock.now();
+    this.openedAt = this.lastActivity;
     this.#log = host.logger.child({ flow, remote: `${this.remote.address}:${this.remote.port}` });
     this.#framer = new StreamFramer(host.framerLimits, {
       onMessage: (message, contentLengthMissing) => {
@@ -92,6 +99,7 @@ export class TcpConnection {
     socket.setKeepAlive(true, 30_000);
     socket.on('data', (chunk: Buffer) => {
       this.lastActivity = this.#host.clock.now();
+      this.heardFrom = true;
       this.#framer.push(chunk);
     });
     socket.on('error', (err: Error) => {

@@ -109,7 +109,7 @@ export class TransportLayer {
       ...limits,
       maxHeaderBytes: Math.min(limits.maxHeaderBytes ?? limits.maxMessageSize, limits.maxMessageSize),
     });
-    for (const key of ['maxMessageSize', 'maxConnections', 'idleTimeoutMs', 'connectTimeoutMs', 'maxHeaderBytes', 'udpReceiveBufferBytes'] as const) {
+    for (const key of ['maxMessageSize', 'maxConnections', 'idleTimeoutMs', 'connectTimeoutMs', 'maxHeaderBytes', 'udpReceiveBufferBytes', 'silentPeerTimeoutMs'] as const) {
       const v = this.#limits[key];
       if (!Number.isInteger(v) || v < 1) throw new SipError('TRANSPORT_ERROR', { detail: `transport limit ${key} must be a positive integer, got ${String(v)}` });
     }
@@ -232,6 +232,23 @@ export class TransportLayer {
    */
   closeFlow(flow: string, reason: string): void {
     this.#connections.get(flow)?.end(reason);
+  }
+
+  /**
+   * RFC 5923 §5 style connection reuse: requests for the peer's own address and `port` (its Via
+   * sent-by) may go over the connection `flow` it opened to us. Only the connection's own remote
+   * address can be aliased (the caller checks sent-by), so no peer can claim another host's.
+   */
+  aliasFlow(flow: string, port: number): void {
+    const connection = this.#connections.get(flow);
+    if (!connection || !connection.isOpen || connection.remote.port === port) return;
+    const key = remoteKey(connection.remote.address, port);
+    if (connection.aliases.includes(key)) return;
+    connection.aliases.push(key);
+    const list = this.#byRemote.get(key);
+    if (list) list.push(connection);
+    else this.#byRemote.set(key, [connection]);
+    this.#log.debug({ flow, alias: `${connection.remote.address}:${port}` }, 'connection aliased for reuse');
   }
 
   /** The flow id of an open connection to address:port (either direction), if any. */
@@ -479,9 +496,9 @@ export class TransportLayer {
 
   #connectionClosed(connection: TcpConnection): void {
     this.#connections.delete(connection.flow);
-    const key = remoteKey(connection.remote.address, connection.remote.port);
-    const list = this.#byRemote.get(key);
-    if (list) {
+    for (const key of [remoteKey(connection.remote.address, connection.remote.port), ...connection.aliases]) {
+      const list = this.#byRemote.get(key);
+      if (!list) continue;
       const i = list.indexOf(connection);
       if (i >= 0) list.splice(i, 1);
       if (list.length === 0) this.#byRemote.delete(key);
@@ -576,7 +593,7 @@ export class TransportLayer {
 
   /** One coarse sweep for the whole layer closes connections idle longer than idleTimeoutMs. */
   #scheduleSweep(): void {
-    const period = Math.min(Math.max(Math.round(this.#limits.idleTimeoutMs / 4), 5), 15_000);
+    const period = Math.min(Math.max(Math.round(Math.min(this.#limits.idleTimeoutMs, this.#limits.silentPeerTimeoutMs) / 4), 5), 15_000);
     this.#sweepTimer = this.#clock.setTimeout(() => {
       if (this.#state !== 'running') return;
       const now = this.#clock.now();
@@ -584,6 +601,9 @@ export class TransportLayer {
         if (connection.isOpen && now - connection.lastActivity >= this.#limits.idleTimeoutMs) {
           this.#log.debug({ flow: connection.flow, idleMs: now - connection.lastActivity }, 'idle connection: closing');
           connection.destroy('idle timeout');
+        } else if (connection.isOpen && !connection.inbound && !connection.heardFrom && now - connection.openedAt >= this.#limits.silentPeerTimeoutMs) {
+          this.#log.info({ flow: connection.flow, remote: `${connection.remote.address}:${connection.remote.port}` }, 'peer never answered on this connection: closing');
+          connection.destroy('silent peer');
         }
       }
       this.#scheduleSweep();

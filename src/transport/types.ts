@@ -37,6 +37,12 @@ export interface TransportLimits {
    */
   udpReceiveBufferBytes: number;
   /**
+   * An outbound stream connection on which the peer has sent nothing at all for this long is
+   * closed: a server that accepts TCP and never answers must not hold a connection (and the
+   * requests queued behind it) until the idle timeout. Default 64 s (two Timer F).
+   */
+  silentPeerTimeoutMs: number;
+  /**
    * Stream header block limit: a header block with no end within this many bytes is refused as
    * oversize. Defaults to (and is capped at) `maxMessageSize`.
    */
@@ -49,6 +55,7 @@ export const DEFAULT_TRANSPORT_LIMITS: Readonly<Required<Omit<TransportLimits, '
   idleTimeoutMs: 600_000,
   connectTimeoutMs: 5000,
   udpReceiveBufferBytes: 8 * 1024 * 1024,
+  silentPeerTimeoutMs: 64_000,
 });
 
 export interface TransportHandler {

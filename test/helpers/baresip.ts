@@ -29,7 +29,17 @@
  *   refused:     `reg: sip:alice@localhost: 401 Unauthorized (Herald/0.1)` (or 403 …)
  *   no server:   `reg: sip:alice@localhost: Register: Connection refused` (TCP)
  *   ready:       `baresip is ready.`   quit: `ua: stop all (forced=0)`
- * `registrationOk()` and `registrationFailed()` build the matching regular expressions.
+ *   MESSAGE in:  `sip:alice@localhost: "hello bob"` (the menu module: the From URI, the body in
+ *                quotes; baresip answers 200 by itself)
+ *   MESSAGE out: nothing on a 2xx; ` 403 Forbidden` (status and reason, on stderr) on a final
+ *                failure, or the error text (` Connection refused`) when it could not be sent
+ * `registrationOk()`, `registrationFailed()`, `messageReceived()` and `messageSendFailed()` build
+ * the matching regular expressions.
+ *
+ * Sending a MESSAGE: `/message TEXT` (the `contact` module) goes to the current contact, the
+ * file `current_contact` (option `currentContact`, which must also be listed in `contacts`);
+ * `sendMessage()` does that. baresip 1.0 answers a 401/407 with the account's credentials. To see
+ * that a MESSAGE it sent was answered 2xx, start it with `sipTrace: true` and read `sipMessages()`.
  *
  * Environment: `HERALD_BARESIP_LOG=1` mirrors every line to stderr; `HERALD_BARESIP_TRACE=1`
  * starts baresip with `-s` (SIP trace on stdout); `HERALD_BARESIP_BIN` overrides the binary;
@@ -91,6 +101,17 @@ export interface Baresip {
   waitForLine(re: RegExp, timeoutMs: number, from?: number): Promise<string>;
   /** Write `text\n` to baresip's stdin (the stdio module's command line). */
   command(text: string): void;
+  /**
+   * `/message TEXT`: a MESSAGE (text/plain) to the current contact (`currentContact`). The text
+   * is one line: it must not contain a line break.
+   */
+  sendMessage(text: string): void;
+  /**
+   * With `sipTrace: true`: the SIP messages baresip traced as sent to the server (`'sent'`) or
+   * received from it, from line index `from` on, each as its lines joined with `\n` (the start
+   * line first; the trace drops empty lines, so the blank line before a body is not there).
+   */
+  sipMessages(direction: 'sent' | 'received', from?: number): string[];
   /** `/quit` (3 s), then SIGTERM twice, then SIGKILL, each bounded; always removes the config directory. */
   stop(): Promise<void>;
 }
@@ -106,7 +127,22 @@ export function registrationFailed(aor: string): RegExp {
   return new RegExp(`^reg: sip:${escapeRegExp(aor)}: (?:[3-6]\\d\\d |Register: )`);
 }
 
+/**
+ * Matches baresip's console line for a MESSAGE received from `from` (a SIP URI such as
+ * `sip:alice@localhost`) whose body is `text`: `sip:alice@localhost: "hello"`.
+ */
+export function messageReceived(from: string, text: string): RegExp {
+  return new RegExp(`^${escapeRegExp(from)}: "${escapeRegExp(text)}"$`);
+}
+
+/** Matches the line baresip prints when a MESSAGE it sent failed: ` 403 Forbidden`, ` Connection refused`... */
+export function messageSendFailed(): RegExp {
+  return /^ (?:[3-6]\d\d \S.*|[A-Z][a-z]+(?: [a-z]+)*)$/;
+}
+
 const DEFAULT_MODULE_DIRS = ['/usr/lib/baresip/modules', '/usr/local/lib/baresip/modules', '/usr/lib64/baresip/modules'];
+// The first line of a message in baresip's SIP trace (-s): `UDP 127.0.0.1:5062 -> 127.0.0.1:5060`.
+const TRACE_HEAD = /^(?:UDP|TCP|TLS) (\S+) -> (\S+)$/;
 // The control sequences baresip wraps warnings in (`\x1b[31m`, `\x1b[;m`).
 const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
 
@@ -176,6 +212,28 @@ class BaresipProcess implements Baresip {
 
   command(text: string): void {
     this.#proc.command(text);
+  }
+
+  sendMessage(text: string): void {
+    if (/[\r\n]/.test(text)) throw new Error(`baresip /message takes one line: ${JSON.stringify(text)}`);
+    if (this.#options.currentContact === undefined) throw new Error('baresip /message needs a current contact (option currentContact)');
+    this.#proc.command(`/message ${text}`);
+  }
+
+  sipMessages(direction: 'sent' | 'received', from = 0): string[] {
+    const s = this.#options.server;
+    const server = `${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port}`;
+    const lines = this.#proc.lines;
+    const out: string[] = [];
+    for (let i = from; i < lines.length; i++) {
+      // A traced message: `#`, then `UDP 127.0.0.1:5062 -> 127.0.0.1:5060`, then its lines.
+      const m = TRACE_HEAD.exec(lines[i]!);
+      if (!m || (direction === 'sent' ? m[2] : m[1]) !== server) continue;
+      const message: string[] = [];
+      for (let j = i + 1; j < lines.length && lines[j] !== '#' && !TRACE_HEAD.test(lines[j]!); j++) message.push(lines[j]!);
+      if (message.length > 0) out.push(message.join('\n'));
+    }
+    return out;
   }
 
   stop(): Promise<void> {

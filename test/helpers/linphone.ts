@@ -34,8 +34,12 @@
  *   friend:      `Friend "alice" <sip:alice@localhost> is Online` (or Offline, Away, Busy…)
  *   message:     `Message received from sip:alice@localhost: hello`
  *   quit:        `Terminating...`
- * `linphoneRegistered()`, `linphoneRegistrationFailed()` and `friendStatus()` build the matching
- * regular expressions.
+ * `linphoneRegistered()`, `linphoneRegistrationFailed()`, `friendStatus()` and
+ * `linphoneMessageReceived()` build the matching regular expressions.
+ *
+ * Sending a MESSAGE: `chat sip:bob@localhost hello there` (`sendMessage()`): everything after the
+ * URI is the text, sent as is (quotes included). linphonec prints nothing about the outcome; the
+ * answer is in its log (`sipMessages('received')`: `SIP/2.0 200 OK` ... `CSeq: N MESSAGE`).
  *
  * Environment: `HERALD_LINPHONE_LOG=1` mirrors every line to stderr; `HERALD_LINPHONE_BIN`
  * overrides the binary.
@@ -86,6 +90,8 @@ export interface Linphone {
   waitForLine(re: RegExp, timeoutMs: number, from?: number): Promise<string>;
   /** Write `text\n` to linphonec's stdin (its command line). */
   command(text: string): void;
+  /** `chat TO TEXT`: a MESSAGE to `to` (a SIP URI) through the account's route. One line of text. */
+  sendMessage(to: string, text: string): void;
   /**
    * The SIP messages linphonec logged as sent (`direction: 'sent'`) or received, each as its
    * start line, headers and body (joined with `\n`), in order, from line index `from` on.
@@ -114,6 +120,14 @@ export function linphoneRegistrationFailed(aor: string): RegExp {
  */
 export function friendStatus(aor: string, status: string): RegExp {
   return new RegExp(`^Friend (?:"[^"]*" )?<?sip:${escapeRegExp(aor)}>? is ${escapeRegExp(status)}$`);
+}
+
+/**
+ * Matches linphonec's console line for a MESSAGE received from `from` (a SIP URI such as
+ * `sip:alice@localhost`) whose text is `text`: `Message received from sip:alice@localhost: hello`.
+ */
+export function linphoneMessageReceived(from: string, text: string): RegExp {
+  return new RegExp(`^Message received from (?:"[^"]*" )?<?${escapeRegExp(from)}>?: ${escapeRegExp(text)}$`);
 }
 
 /** Write an rc file and HOME, spawn linphonec, resolve at its first prompt. The caller must `stop()` it. */
@@ -210,6 +224,11 @@ class LinphoneProcess implements Linphone {
 
   command(text: string): void {
     this.#proc.command(text);
+  }
+
+  sendMessage(to: string, text: string): void {
+    if (/[\r\n]/.test(text) || /\s/.test(to)) throw new Error(`linphonec chat takes a URI and one line: ${JSON.stringify(to)} ${JSON.stringify(text)}`);
+    this.#proc.command(`chat ${to} ${text}`);
   }
 
   sipMessages(direction: 'sent' | 'received', from = 0): string[] {

@@ -139,3 +139,119 @@ export function describeSippRun(r: SippResult): string {
     r.messages ? `--- messages.log\n${tail(r.messages, 8000)}` : '',
   ].filter((s) => s !== '').join('\n');
 }
+
+// ---- background runs and message traces (MESSAGE interop: several SIPp processes at once) ----
+
+/** A SIPp run in the background (see startSipp). */
+export interface SippProcess {
+  /** The command line, for failure messages. */
+  readonly command: string;
+  /** Settles once SIPp has exited (or was killed) and its traces are read; never rejects on SIPp failure. */
+  readonly result: Promise<SippResult>;
+  /** SIGKILL now if still running (afterEach/afterAll clean-up); `result` then settles. */
+  kill(): void;
+}
+
+/**
+ * Starts SIPp like runSipp does (same options, same bounded life: killed after `timeoutMs`), but
+ * returns at once: the caller drives other parties meanwhile and awaits `result`. Use it for a
+ * SIPp that must be up before another one sends (a registered recipient, a gateway UAS).
+ */
+export async function startSipp(o: SippOptions): Promise<SippProcess> {
+  const workDir = await mkdtemp(join(tmpdir(), 'herald-sipp-'));
+  const args = sippArgs(o, workDir);
+  const timeoutMs = o.timeoutMs ?? 20_000;
+  const child = spawn('sipp', args, { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, timeoutMs);
+  const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((done) => {
+    child.once('error', (err) => done({ exitCode: null, signal: null, spawnError: err }));
+    child.once('close', (code, sig) => done({ exitCode: code, signal: sig }));
+  });
+  const command = `sipp ${args.join(' ')}`;
+  const result = (async (): Promise<SippResult> => {
+    try {
+      const { exitCode, signal, spawnError } = await exited;
+      clearTimeout(timer);
+      return {
+        exitCode,
+        signal,
+        timedOut,
+        stdout,
+        stderr: spawnError ? `${stderr}\n[sipp helper] spawn failed: ${spawnError.message}` : stderr,
+        errors: await readIfPresent(join(workDir, 'errors.log')),
+        messages: await readIfPresent(join(workDir, 'messages.log')),
+        command,
+      };
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  })();
+  return {
+    command,
+    result,
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** One SIP message of a SIPp `-trace_msg` log. */
+export interface SippTracedMessage {
+  direction: 'sent' | 'received';
+  transport: string;
+  /** The message as SIPp logged it, line ends normalized to CRLF. */
+  text: string;
+  /** The start line: `MESSAGE sip:bob@… SIP/2.0`, `SIP/2.0 200 OK`. */
+  startLine: string;
+  /** The body (after the blank line), as logged. */
+  body: string;
+}
+
+const TRACE_SEPARATOR = /^-{40,} \S.*$/m;
+const TRACE_HEAD = /^(\w+) (?:control )?message (sent|received) (?:\(\d+ bytes\)|\[\d+\] bytes ?):$/;
+
+/**
+ * The SIP messages of a SIPp message trace (SippResult.messages), in order. SIPp writes each as a
+ * dashed line with a timestamp, `UDP message sent (322 bytes):` or `TCP message received [412]
+ * bytes :`, a blank line, then the message.
+ */
+export function parseSippTrace(trace: string): SippTracedMessage[] {
+  const out: SippTracedMessage[] = [];
+  for (const chunk of trace.split(TRACE_SEPARATOR)) {
+    const lines = chunk.replace(/\r\n/g, '\n').split('\n');
+    while (lines.length > 0 && lines[0]!.trim() === '') lines.shift();
+    const head = TRACE_HEAD.exec(lines[0]?.trim() ?? '');
+    if (!head) continue;
+    lines.shift();
+    while (lines.length > 0 && lines[0]!.trim() === '') lines.shift();
+    if (lines.length === 0) continue;
+    const text = lines.join('\r\n').replace(/(?:\r\n)+$/, '\r\n');
+    const split = text.indexOf('\r\n\r\n');
+    out.push({
+      direction: head[2] as 'sent' | 'received',
+      transport: head[1]!,
+      text,
+      startLine: lines[0]!,
+      body: split < 0 ? '' : text.slice(split + 4),
+    });
+  }
+  return out;
+}
+
+/** The value of the first header `name` (case-insensitive, compact forms not expanded) of a traced message. */
+export function sippHeader(message: SippTracedMessage, name: string): string | undefined {
+  const want = `${name.toLowerCase()}:`;
+  const end = message.text.indexOf('\r\n\r\n');
+  for (const line of (end < 0 ? message.text : message.text.slice(0, end)).split('\r\n').slice(1)) {
+    if (line.toLowerCase().startsWith(want)) return line.slice(want.length).trim();
+  }
+  return undefined;
+}

@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { validateConfig, type Config } from '../../src/config/index.js';
 import { HeraldServer } from '../../src/server/index.js';
@@ -16,6 +17,8 @@ export interface TestServer {
   tcpPort: number;
   host: string;
   dataDir: string;
+  /** Every log line (parsed JSON) when started with `captureLogs`. */
+  logs: Array<Record<string, unknown> & { level: number; msg: string }>;
   stop(): Promise<void>;
 }
 
@@ -26,6 +29,8 @@ export interface TestServerOptions {
   config?: Record<string, unknown>;
   dataDir?: string;
   logLevel?: string;
+  /** Keep every log line at `logLevel` (default info) in `logs`. */
+  captureLogs?: boolean;
 }
 
 export const USERS = [
@@ -50,7 +55,15 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
     api: { enabled: true, listen: `${host.includes(':') ? `[${host}]` : host}:0` },
     ...o.config,
   });
-  const logger = pino({ level: config.log.level });
+  const logs: TestServer['logs'] = [];
+  const logger = o.captureLogs
+    ? pino({ level: o.logLevel ?? 'info' }, new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as TestServer['logs'][number]);
+          done();
+        },
+      }))
+    : pino({ level: config.log.level });
   const server = new HeraldServer({ config, logger });
   await server.start();
   const udp = server.listeningPoints.find((p) => p.transport === 'udp');
@@ -63,6 +76,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
     tcpPort: tcp.port,
     host,
     dataDir,
+    logs,
     async stop() {
       await server.stop();
       if (!o.dataDir) await rm(dataDir, { recursive: true, force: true });

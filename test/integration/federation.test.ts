@@ -5,6 +5,7 @@
  * watcher's server, NOTIFYs back along its Record-Route), and the answers for names DNS does not
  * know or servers that are down. Clients are sip.js user agents and raw sockets.
  */
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Messager, Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/test-server.js';
@@ -26,6 +27,8 @@ let dns: DnsServer;
 let a: TestServer;
 let b: TestServer;
 let deadPort: number;
+let silent: net.Server;
+const silentSockets = new Set<net.Socket>();
 const cleanups: Array<() => Promise<void> | void> = [];
 
 async function herald(domain: string, port: number): Promise<TestServer> {
@@ -48,6 +51,14 @@ beforeAll(async () => {
   if (!run) return;
   const [pa, pb] = [await freeSipPort(), await freeSipPort()];
   deadPort = await freeSipPort();
+  silent = net.createServer((socket) => {
+    silentSockets.add(socket);
+    socket.on('close', () => silentSockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.resume(); // read (and ignore) everything, so the peer's close is seen
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const silentPort = (silent.address() as net.AddressInfo).port;
   dns = await startDnsmasq({
     srv: [
       { name: '_sip._udp.a.test', target: 'sip.a.test', port: pa },
@@ -59,11 +70,14 @@ beforeAll(async () => {
       { name: '_sip._udp.down.test', target: 'sip.b.test', port: pb, priority: 20 },
       // nowhere.test: an SRV whose target has no address.
       { name: '_sip._udp.nowhere.test', target: 'ghost.nowhere.test', port: 5060 },
+      // silent.test: a server that accepts TCP connections and never says a word.
+      { name: '_sip._tcp.silent.test', target: 'sip.silent.test', port: silentPort },
     ],
     a: [
       { name: 'sip.a.test', address: '127.0.0.1' },
       { name: 'sip.b.test', address: '127.0.0.1' },
       { name: 'dead.down.test', address: '127.0.0.1' },
+      { name: 'sip.silent.test', address: '127.0.0.1' },
     ],
     ttl: 60,
   });
@@ -76,6 +90,8 @@ afterAll(async () => {
   await a?.stop();
   await b?.stop();
   await dns?.stop();
+  for (const socket of silentSockets) socket.destroy();
+  await new Promise<void>((resolve) => (silent ? silent.close(() => resolve()) : resolve()));
 });
 
 async function agent(ts: TestServer, user: string, domain: string, inbox?: string[]): Promise<UserAgent> {
@@ -169,6 +185,50 @@ describe.skipIf(!run)('two domains found through DNS', () => {
     expect(await sendMessage(alice, 'sip:bob@unknown.test', 'lost')).toBe(404);
     expect(await sendMessage(alice, 'sip:bob@nowhere.test', 'lost')).toBe(404);
   });
+
+  it('server-to-server requests share one TCP connection in both directions (Via alias)', async () => {
+    const aliceInbox: string[] = [];
+    const bobInbox: string[] = [];
+    const alice = await agent(a, 'alice', 'a.test', aliceInbox);
+    const bob = await agent(b, 'bob', 'b.test', bobInbox);
+    await registered(alice);
+    await registered(bob);
+    const before = { a: a.server.connectionCount, b: b.server.connectionCount };
+    for (let i = 0; i < 3; i++) {
+      expect(await sendMessage(alice, 'sip:bob@b.test;transport=tcp', `a${i}`)).toBe(200);
+      expect(await sendMessage(bob, 'sip:alice@a.test;transport=tcp', `b${i}`)).toBe(200);
+    }
+    expect(bobInbox.map((m) => m.split('|')[1])).toEqual(['a0', 'a1', 'a2']);
+    expect(aliceInbox.map((m) => m.split('|')[1])).toEqual(['b0', 'b1', 'b2']);
+    // a opened one connection to b; b sent its requests back over it rather than opening another.
+    expect(a.server.connectionCount - before.a).toBe(1);
+    expect(b.server.connectionCount - before.b).toBe(1);
+  });
+
+  it('a peer that accepts TCP and never answers: 408 within Timer F, and the connection is closed', async () => {
+    const port = await freeSipPort();
+    const c = await startTestServer({
+      auth: false,
+      config: {
+        listen: [{ transport: 'udp', address: '127.0.0.1', port }, { transport: 'tcp', address: '127.0.0.1', port }],
+        domains: ['c.test'],
+        users: [],
+        dns: { servers: [dns.server] },
+        timers: { t1: 50, t2: 400, t4: 500 },
+      },
+    });
+    cleanups.push(() => c.stop());
+    const raw = await RawUdpClient.open();
+    cleanups.push(() => raw.close());
+    const started = Date.now();
+    await raw.send(request('MESSAGE', 'sip:bob@silent.test;transport=tcp', { from: 'sip:carl@c.test', to: 'sip:bob@silent.test', headers: ['Content-Type: text/plain'], body: 'anyone?' }), c.udpPort);
+    const final = await raw.next((m) => (statusOf(m) ?? 0) >= 200, 10_000);
+    expect(statusOf(final)).toBe(408);
+    expect(Date.now() - started).toBeLessThan(10_000); // Timer F = 64*T1 = 3.2 s
+    expect(silentSockets.size).toBe(1);
+    // 128*T1 after it opened, the silent connection goes (the sweep runs every ~1.6 s here).
+    await waitFor(() => c.server.connectionCount === 0 && silentSockets.size === 0, 12_000, 'silent connection closed');
+  }, 30_000);
 
   it('refuses to relay for a stranger (no open relay): 403', async () => {
     const raw = await RawUdpClient.open();

@@ -22,7 +22,7 @@ async function gatewaySocket(): Promise<RawUdpClient> {
 }
 
 async function server(o: { auth: boolean; config?: Record<string, unknown> }): Promise<TestServer> {
-  const ts = await startTestServer({ auth: o.auth, ...(o.config ? { config: o.config } : {}) });
+  const ts = await startTestServer({ auth: o.auth, captureLogs: true, ...(o.config ? { config: o.config } : {}) });
   cleanups.push(() => ts.stop());
   return ts;
 }
@@ -215,6 +215,37 @@ describe('MESSAGE admission', () => {
     expect(statusOf(await carol.next((m) => (statusOf(m) ?? 0) >= 200))).toBe(202);
     // Nothing refused was stored: bob's queue holds the three accepted messages and carol's.
     expect((await ts.server.messaging!.queued('bob@localhost')).map((m) => m.body.toString())).toEqual(['flood 0', 'flood 1', 'flood 2', 'not me']);
+  });
+});
+
+describe('tracing (issue 4 item 5)', () => {
+  it('logs every MESSAGE outcome at info with Call-ID, from, to, status and latency, never the body', async () => {
+    const gw = await gatewaySocket();
+    const ts = await server({ auth: false, config: { messaging: { maxBodyBytes: 200 }, gateways: [{ name: 'pstn', uri: `sip:127.0.0.1:${gw.port}`, prefixes: ['+1'] }] } });
+    const alice = await client();
+    const send = async (m: string): Promise<number> => {
+      await alice.send(m, ts.udpPort);
+      return statusOf(await alice.next((x) => (statusOf(x) ?? 0) >= 200))!;
+    };
+    expect(await send(message('sip:bob@localhost', 'secret one'))).toBe(202); // stored (relay's trace)
+    const toGateway = alice.send(message('tel:+15550100', 'secret two'), ts.udpPort);
+    const got = await gw.next(isRequest);
+    await gw.send(responseTo(got, 200), ts.udpPort);
+    await toGateway;
+    expect(statusOf(await alice.next((x) => (statusOf(x) ?? 0) >= 200))).toBe(200); // gateway (router's trace)
+    expect(await send(message('sip:bob@localhost', 'x'.repeat(201)))).toBe(413); // refused (router's trace)
+    const lines = ts.logs.filter((l) => l.msg === 'MESSAGE' && l.level === 30);
+    expect(lines.map((l) => [l['to'], l['outcome'], l['status']])).toEqual([
+      ['bob@localhost', 'stored', 202],
+      ['tel:+15550100', 'delivered', 200],
+      ['bob@localhost', 'failed', 413],
+    ]);
+    for (const l of lines) {
+      expect(typeof l['callId']).toBe('string');
+      expect(l['from']).toBe('sip:alice@localhost');
+      expect(typeof l['latencyMs']).toBe('number');
+    }
+    expect(JSON.stringify(ts.logs)).not.toMatch(/secret (one|two)/);
   });
 });
 

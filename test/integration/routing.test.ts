@@ -79,6 +79,14 @@ describe('proxying to registered devices', () => {
     });
   }
 
+  it('consumes the credentials for its own realm: the callee never sees the caller’s digest', async () => {
+    const seen: Array<string | undefined> = [];
+    await device('bob', 'UDP', (m) => { seen.push(m.request.getHeader('Proxy-Authorization')); void m.accept(); });
+    const alice = await sender();
+    expect(await sendMessage(alice, 'sip:bob@localhost', 'private')).toBe(200);
+    expect(seen).toEqual([undefined]);
+  });
+
   it('forks to every device of the user; the first 2xx wins', async () => {
     const one = await device('bob', 'UDP', 486);
     const two = await device('bob', 'TCP', 200);

@@ -232,6 +232,7 @@ export class EmbeddedStack implements SipStack {
 
   #onRequest(req: SipRequest, source: RequestSource): void {
     this.#stampVia(req, source);
+    if (source.flow !== undefined) this.#aliasConnection(req, source);
     const outcome = this.#transactions.receiveRequest(req, source);
     switch (outcome.kind) {
       case 'retransmission':
@@ -313,6 +314,21 @@ export class EmbeddedStack implements SipStack {
     if (!token || !this.#isOwnHostPort(first.uri.host, first.uri.port)) return;
     msg.removeFirst('route');
     sr.recordRouted = isSameFlow(token, sr.source) ? {} : { toFlow: token };
+  }
+
+  /**
+   * Connection reuse between servers (issue 5 item 3, RFC 5923 §5): a peer that marks its Via
+   * with `alias` on a connection it opened lets us send our requests for its sent-by address
+   * over that connection instead of opening another.
+   * DEVIATION(RFC 5923 §4): RFC 5923 allows aliasing only over TLS with mutual certificate
+   *   checks. Over TCP we alias only when sent-by's host is the very address the connection
+   *   comes from, so an alias can redirect nothing but traffic to that same host.
+   */
+  #aliasConnection(req: SipRequest, source: RequestSource): void {
+    const top = req.via[0];
+    if (!top || !top.params.has('alias') || source.flow === undefined) return;
+    if (stripBrackets(top.host) !== source.address) return;
+    this.#transport.aliasFlow(source.flow, top.port ?? 5060);
   }
 
   /** RFC 3261 §18.2.1 and RFC 3581 §4: record where the request really came from. */
@@ -445,7 +461,9 @@ export class EmbeddedStack implements SipStack {
   /** Our Via for a request to `destination`: sent-by is the listening point we send from. */
   #via(destination: TransportAddress, branch: string): string {
     const lp = this.#pointFor(destination);
-    return `SIP/2.0/${destination.transport.toUpperCase()} ${hostForUri(lp.address)}:${lp.port};branch=${branch};rport`;
+    // RFC 5923 §5: `alias` offers the connection we open for the peer's requests to us too.
+    const alias = destination.transport === 'tcp' ? ';alias' : '';
+    return `SIP/2.0/${destination.transport.toUpperCase()} ${hostForUri(lp.address)}:${lp.port};branch=${branch};rport${alias}`;
   }
 
   /** Our Record-Route URI, naming the flow the request came in on (flow-token.ts). */

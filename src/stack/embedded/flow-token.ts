@@ -39,8 +39,9 @@ export class FlowTokens {
     const dot = user.indexOf('.');
     if (dot < 0) return undefined;
     const payload = user.slice(PREFIX.length, dot);
-    const mac = Buffer.from(user.slice(dot + 1), 'base64url');
-    const expected = this.#mac(payload);
+    // Compared as text: base64url decoding would ignore trailing characters.
+    const mac = Buffer.from(user.slice(dot + 1));
+    const expected = Buffer.from(this.#mac(payload).toString('base64url'));
     if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) return undefined;
     const [transport, address, port, flow] = Buffer.from(payload, 'base64url').toString().split('|');
     if (transport === undefined || !KINDS.has(transport) || !address || port === undefined) return undefined;
