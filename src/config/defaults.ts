@@ -56,6 +56,7 @@ export function defaultConfig(): Config {
       // A person types a few messages a second at most; a burst covers a paste or a script.
       senderRatePerSecond: 20,
       senderBurst: 50,
+      blockRulesApply: true,
     },
     gateways: [],
     // Loopback only: the API changes who sees whose presence; expose it deliberately.

@@ -149,6 +149,8 @@ export interface MessagingConfig {
   readonly senderRatePerSecond: number;
   /** How many MESSAGEs one sender may send at once before the rate applies. */
   readonly senderBurst: number;
+  /** A user's presence `block` rule for a sender also refuses the sender's MESSAGEs (403). */
+  readonly blockRulesApply: boolean;
 }
 
 /**

@@ -66,7 +66,7 @@ const SIP_DEFAULT_PORT = 5060;
 const ROOT_KEYS = ['listen', 'domains', 'dataDir', 'auth', 'users', 'registrar', 'routing', 'presence', 'messaging', 'gateways', 'api', 'transport', 'timers', 'log', 'dns', 'nodeId'] as const;
 const PRESENCE_KEYS = ['fromRegistration', 'sameDomain', 'otherDomains', 'minExpires', 'defaultExpires', 'maxExpires', 'maxDocumentBytes', 'maxSubscriptionsPerWatcher', 'maxSubscriptions', 'maxWatchersPerPresentity'] as const;
 const PRESENCE_ACTIONS: readonly PresenceAction[] = ['allow', 'block', 'polite-block', 'confirm'];
-const MESSAGING_KEYS = ['maxQueuePerRecipient', 'expirySeconds', 'maxBodyBytes', 'senderRatePerSecond', 'senderBurst'] as const;
+const MESSAGING_KEYS = ['maxQueuePerRecipient', 'expirySeconds', 'maxBodyBytes', 'senderRatePerSecond', 'senderBurst', 'blockRulesApply'] as const;
 const GATEWAY_KEYS = ['name', 'uri', 'prefixes', 'peers', 'users'] as const;
 const API_KEYS = ['enabled', 'listen', 'adminToken'] as const;
 /** Shortest admin token accepted: a guessable token would hand every user's rules to anyone. */
@@ -409,6 +409,7 @@ function readMessaging(r: LayerReader, raw: unknown, base: MessagingConfig): Mes
     maxBodyBytes: r.integer(obj, 'maxBodyBytes', 'messaging', base.maxBodyBytes, 1, 16_777_216),
     senderRatePerSecond: r.integer(obj, 'senderRatePerSecond', 'messaging', base.senderRatePerSecond, 0, 1_000_000),
     senderBurst: r.integer(obj, 'senderBurst', 'messaging', base.senderBurst, 1, 1_000_000),
+    blockRulesApply: r.boolean(obj, 'blockRulesApply', 'messaging', base.blockRulesApply),
   };
 }
 

@@ -122,6 +122,11 @@ export interface MessageRelayOptions {
    * goes to its devices, one for another domain's sender through the stack (RFC 3263).
    */
   localAor?: (uri: Uri) => string | undefined;
+  /**
+   * True when the recipient's rules block the sender (issue 4 item 2: "the presence issue's
+   * block rule applies to IM too, configurable"); absent = nobody is blocked.
+   */
+  isBlocked?: (recipientKey: string, senderKey: string) => Promise<boolean>;
 }
 
 /** What became of a MESSAGE handed to `handle`. */
@@ -167,6 +172,7 @@ export class MessageRelay {
   readonly #callIdHost: string;
   readonly #newId: () => string;
   readonly #localAor: ((uri: Uri) => string | undefined) | undefined;
+  readonly #isBlocked: ((recipientKey: string, senderKey: string) => Promise<boolean>) | undefined;
   /** One delivery run per recipient at a time. */
   readonly #deliveryLocks = new KeyedMutex();
   /** One count-then-enqueue per recipient at a time (the queue limit holds). */
@@ -186,6 +192,7 @@ export class MessageRelay {
     this.#callIdHost = options.callIdHost ?? '';
     this.#newId = options.newId ?? randomUUID;
     this.#localAor = options.localAor;
+    this.#isBlocked = options.isBlocked;
     this.#sweep = new PeriodicSweep(options.clock, this.#limits.sweepIntervalMs, (now) => this.#sweepExpired(now), (err) => {
       this.#log.error({ err }, 'message expiry sweep failed');
     });
@@ -224,10 +231,17 @@ export class MessageRelay {
    * targets. Answers the request (or rejects with a SipError the router answers: 480 for a
    * notification with no device, 483, STORAGE_FAILURE -> 500).
    */
-  async handle(request: IncomingRequest, recipient: { key: string }, targets: readonly Target[]): Promise<RelayOutcome> {
+  async handle(request: IncomingRequest, recipient: { key: string; sender?: string }, targets: readonly Target[]): Promise<RelayOutcome> {
     const started = this.#clock.now();
     const msg = request.message;
     const trace: Trace = { callId: msg.callId, from: senderUri(msg), to: recipient.key, started };
+
+    // The recipient's block rule for this sender (its presence rules, RFC 3856 §5.1.2's
+    // authorization, applied to IM): 403, neither relayed nor stored.
+    if (recipient.sender !== undefined && recipient.sender !== recipient.key && (await this.#isBlocked?.(recipient.key, recipient.sender))) {
+      this.#outcome(trace, 'failed', { status: 403, why: 'sender blocked by the recipient' });
+      throw new SipError('FORBIDDEN', { detail: 'the recipient does not accept messages from you' });
+    }
 
     if (isNotificationContent(msg.contentType, msg.body)) {
       if (targets.length === 0) {

@@ -298,7 +298,8 @@ export class Router implements SipApplication {
     // none can take it now, stores it and answers 202.
     if (msg.method === 'MESSAGE' && this.#o.messaging) {
       this.#traced.add(request);
-      await this.#o.messaging.handle(request, { key: aor.key }, targets);
+      const sender = anyAddressOfRecord(msg.from.uri, this.#o.domains);
+      await this.#o.messaging.handle(request, { key: aor.key, ...(sender ? { sender: sender.key } : {}) }, targets);
       return;
     }
     if (targets.length === 0) throw new SipError('TEMPORARILY_UNAVAILABLE', { detail: 'no registered device' });

@@ -219,6 +219,8 @@ export class HeraldServer {
       logger: log,
       limits: { maxQueuePerRecipient: c.messaging.maxQueuePerRecipient, expiryMs: c.messaging.expirySeconds * 1000 },
       callIdHost: domains.domains[0],
+      // A presence `block` rule (exact, domain or everyone) refuses the sender's IMs too.
+      ...(c.messaging.blockRulesApply ? { isBlocked: async (recipient: string, sender: string) => (await authorizer.ruleFor(recipient, sender))?.action === 'block' } : {}),
       localAor: (uri) => (isSipUri(uri) && uri.user && domains.canonical(uri.host, uri.port) !== undefined ? addressOfRecord(uri, domains).key : undefined),
     });
     this.#messaging = messaging;

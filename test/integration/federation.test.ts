@@ -14,6 +14,8 @@ import { Watcher, basicOf, newPublisher, pidf, publish } from '../helpers/presen
 import { requireDnsmasq, startDnsmasq, type DnsServer } from '../helpers/dnsmasq.js';
 import { freeSipPort } from '../helpers/ports.js';
 import { RawUdpClient, request, statusOf } from '../helpers/raw-client.js';
+import { reply, startScriptedDnsServer } from '../helpers/scripted-dns-server.js';
+import { RCODE } from '../../src/dns/index.js';
 
 const run = requireDnsmasq();
 
@@ -229,6 +231,76 @@ describe.skipIf(!run)('two domains found through DNS', () => {
     // 128*T1 after it opened, the silent connection goes (the sweep runs every ~1.6 s here).
     await waitFor(() => c.server.connectionCount === 0 && silentSockets.size === 0, 12_000, 'silent connection closed');
   }, 30_000);
+
+  it('DNS that fails (SERVFAIL, silence, a CNAME loop) ends in 503 within bounded time; a name it denies in 404', async () => {
+    // A resolver that misbehaves on purpose, per name (a real server on loopback, scripted).
+    const bad = await startScriptedDnsServer((q) => {
+      if (q.name.endsWith('servfail.test')) return reply(q, { rcode: RCODE.SERVFAIL });
+      if (q.name.endsWith('quiet.test')) return { drop: true };
+      if (q.name.endsWith('loop.test')) {
+        return reply(q, { answers: [
+          { name: q.name, ttl: 60, type: 'CNAME', target: `x.${q.name}` },
+          { name: `x.${q.name}`, ttl: 60, type: 'CNAME', target: q.name },
+        ] });
+      }
+      return reply(q, { rcode: RCODE.NXDOMAIN });
+    });
+    cleanups.push(() => bad.stop());
+    const port = await freeSipPort();
+    const d = await startTestServer({
+      auth: false,
+      config: {
+        listen: [{ transport: 'udp', address: '127.0.0.1', port }, { transport: 'tcp', address: '127.0.0.1', port }],
+        domains: ['d.test'],
+        users: [],
+        dns: { servers: [bad.server] },
+      },
+    });
+    cleanups.push(() => d.stop());
+    const raw = await RawUdpClient.open();
+    cleanups.push(() => raw.close());
+    const answer = async (domain: string): Promise<{ status: number; ms: number }> => {
+      const started = Date.now();
+      await raw.send(request('MESSAGE', `sip:bob@${domain}`, { from: 'sip:dave@d.test', to: `sip:bob@${domain}`, headers: ['Content-Type: text/plain'], body: 'x' }), d.udpPort);
+      const status = statusOf(await raw.next((m) => (statusOf(m) ?? 0) >= 200, 15_000))!;
+      return { status, ms: Date.now() - started };
+    };
+    expect((await answer('servfail.test')).status).toBe(503);
+    const quiet = await answer('quiet.test');
+    expect(quiet.status).toBe(503);
+    // The resolver's deadline (4 x 1 s per query), well inside the sender's Timer F (32 s).
+    expect(quiet.ms).toBeLessThan(10_000);
+    expect((await answer('loop.test')).status).toBe(503);
+    expect((await answer('gone.test')).status).toBe(404);
+    // And the server still serves: a local request is answered at once.
+    await raw.send(request('OPTIONS', 'sip:d.test', { from: 'sip:dave@d.test', to: 'sip:d.test' }), d.udpPort);
+    expect(statusOf(await raw.next((m) => (statusOf(m) ?? 0) >= 200))).toBe(200);
+  }, 40_000);
+
+  it('routes to a gateway named by host through RFC 3263 (issue 5 item 5)', async () => {
+    const gw = await RawUdpClient.open();
+    cleanups.push(() => gw.close());
+    const gdns = await startDnsmasq({ srv: [{ name: '_sip._udp.gw.a.test', target: 'host.gw.a.test', port: gw.port }], a: [{ name: 'host.gw.a.test', address: '127.0.0.1' }] });
+    cleanups.push(() => gdns.stop());
+    const port = await freeSipPort();
+    const g = await startTestServer({
+      auth: false,
+      config: {
+        listen: [{ transport: 'udp', address: '127.0.0.1', port }, { transport: 'tcp', address: '127.0.0.1', port }],
+        domains: ['g.test'],
+        users: [],
+        dns: { servers: [gdns.server] },
+        gateways: [{ name: 'sms', uri: 'sip:gw.a.test', prefixes: ['+1'] }],
+      },
+    });
+    cleanups.push(() => g.stop());
+    const raw = await RawUdpClient.open();
+    cleanups.push(() => raw.close());
+    await raw.send(request('MESSAGE', 'tel:+15550123', { from: 'sip:gina@g.test', to: 'tel:+15550123', headers: ['Content-Type: text/plain'], body: 'sms' }), g.udpPort);
+    const got = await gw.next((m) => m.startsWith('MESSAGE '));
+    expect(got.split('\r\n')[0]).toBe('MESSAGE sip:+15550123@gw.a.test;user=phone SIP/2.0');
+    expect(gdns.lines.some((l) => l.includes('_sip._udp.gw.a.test'))).toBe(true);
+  });
 
   it('refuses to relay for a stranger (no open relay): 403', async () => {
     const raw = await RawUdpClient.open();

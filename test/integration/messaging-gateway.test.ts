@@ -249,6 +249,27 @@ describe('tracing (issue 4 item 5)', () => {
   });
 });
 
+describe('the recipient’s block rule (issue 4 item 2)', () => {
+  for (const applies of [true, false]) {
+    it(`${applies ? 'refuses (403)' : 'does not refuse (blockRulesApply: false)'} a MESSAGE from a watcher the recipient blocks`, async () => {
+      const ts = await server({ auth: false, config: { messaging: { blockRulesApply: applies } } });
+      const now = Date.now();
+      await ts.server.storage!.presenceRules.put({ owner: 'bob@localhost', watcher: 'alice@localhost', action: 'block', content: 'full', updatedAt: now });
+      await ts.server.storage!.presenceRules.put({ owner: 'bob@localhost', watcher: '*@elsewhere.test', action: 'block', content: 'full', updatedAt: now });
+      const c = await client();
+      const send = async (from: string): Promise<number> => {
+        await c.send(message('sip:bob@localhost', `from ${from}`, from), ts.udpPort);
+        return statusOf(await c.next((m) => (statusOf(m) ?? 0) >= 200))!;
+      };
+      expect(await send('sip:alice@localhost')).toBe(applies ? 403 : 202);
+      expect(await send('sip:eve@elsewhere.test')).toBe(applies ? 403 : 202);
+      expect(await send('sip:carol@localhost')).toBe(202);
+      const kept = (await ts.server.messaging!.queued('bob@localhost')).map((m) => m.body.toString());
+      expect(kept).toEqual(applies ? ['from sip:carol@localhost'] : ['from sip:alice@localhost', 'from sip:eve@elsewhere.test', 'from sip:carol@localhost']);
+    });
+  }
+});
+
 describe('malformed CPIM', () => {
   it('gets 400 naming the problem; a well-formed one goes on', async () => {
     const ts = await server({ auth: false });
