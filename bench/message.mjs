@@ -33,7 +33,6 @@
  * killed on the way out.
  */
 import { spawn } from 'node:child_process';
-import dgram from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -45,6 +44,7 @@ import Database from 'better-sqlite3';
 import { cpuSeconds, probeMemory, rssBytes, startHerald, stopHerald, udpDrops } from './lib/herald-process.mjs';
 import { highestSustained } from './lib/sipp-results.mjs';
 import { runSipp } from './lib/sipp-run.mjs';
+import { freeUdpPort } from './lib/ports.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const MAIN = join(ROOT, 'dist', 'main.js');
@@ -100,17 +100,6 @@ function settingsFrom(given) {
   return s;
 }
 
-/** A free UDP port on loopback. */
-function freeUdpPort() {
-  return new Promise((done, reject) => {
-    const s = dgram.createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => done(port));
-    });
-  });
-}
 
 /** `user0000`..: the user names, four digits at least (user0000..user0999 for 1,000). */
 function userName(/** @type {number} */ i, /** @type {number} */ count) {

@@ -36,7 +36,6 @@
  * SUBSCRIBEs at ~800/s.
  * Every wait is bounded; the server and SIPp are killed on the way out.
  */
-import dgram from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -49,6 +48,7 @@ import { NotifyResponder } from './lib/notify-responder.mjs';
 import { PresencePublisher } from './lib/presence-publisher.mjs';
 import { FanoutTracker, highestSustainedFanout, subscriptionsCsv } from './lib/presence-sip.mjs';
 import { runSipp } from './lib/sipp-run.mjs';
+import { freeUdpPort } from './lib/ports.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const MAIN = join(ROOT, 'dist', 'main.js');
@@ -100,17 +100,6 @@ async function until(cond, timeoutMs) {
   return true;
 }
 
-/** A free UDP port on loopback, for SIPp's -p. */
-function freeUdpPort() {
-  return new Promise((done, reject) => {
-    const s = dgram.createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => done(port));
-    });
-  });
-}
 
 /**
  * Validated settings from the parsed options (defaults for those not given).

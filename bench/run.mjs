@@ -31,7 +31,6 @@
  * the presence part a few minutes, the MESSAGE part about a minute.
  */
 import { spawn } from 'node:child_process';
-import dgram from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -42,6 +41,7 @@ import Database from 'better-sqlite3';
 import { highestSustained, parseRttCsv, parseStatCsv, parseVmRss, summarizeStep, usersCsv } from './lib/sipp-results.mjs';
 import { runPresenceBench } from './presence.mjs';
 import { runMessageBench } from './message.mjs';
+import { freeUdpPort } from './lib/ports.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const MAIN = join(ROOT, 'dist', 'main.js');
@@ -81,17 +81,6 @@ function onPath(name) {
   return (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, name)));
 }
 
-/** A free UDP port on loopback, for SIPp's -p (one port for every step: Contacts stay the same). */
-function freeUdpPort() {
-  return new Promise((done, reject) => {
-    const s = dgram.createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => done(port));
-    });
-  });
-}
 
 async function rssBytes(pid) {
   try {

@@ -414,3 +414,26 @@ export async function runHerald(
     await herald.dispose().catch(() => undefined);
   }
 }
+
+/**
+ * Runs `node dist/main.js ARGS` as an operator would (a client command such as `rules` or
+ * `messages`), with `env` over this process's environment minus the HERALD_* client variables
+ * the test does not set; killed after 15 s.
+ */
+export function runHeraldCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
+    for (const name of ['HERALD_ADMIN_TOKEN', 'HERALD_USER_PASSWORD', 'HERALD_API_URL']) if (!(name in env)) delete childEnv[name];
+    const child = spawn(process.execPath, [HERALD_MAIN, ...args], { cwd: PROJECT_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

@@ -8,50 +8,17 @@
  * The view is metadata only: no body ever appears in an answer.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { Messager, Registerer, RegistererState, UserAgent } from 'sip.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startUserAgent } from '../helpers/sipjs-transport.js';
 import { RawUdpClient, headerOf, statusOf } from '../helpers/raw-client.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/test-server.js';
+import { http, type HttpReply } from '../helpers/http-client.js';
 
 const ADMIN_TOKEN = 'messages-admin-token-0123456789';
 const WEEK_MS = 7 * 24 * 3_600_000;
 
 // ---- HTTP and Digest, written here without src/ ------------------------------------------------
-
-interface HttpReply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  challenges: string[];
-  text: string;
-  json: unknown;
-}
-
-function http(port: number, method: string, path: string, headers: OutgoingHttpHeaders = {}): Promise<HttpReply> {
-  return new Promise<HttpReply>((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers, agent: false, timeout: 5000 }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (d: Buffer) => parts.push(d));
-      res.on('end', () => {
-        const text = Buffer.concat(parts).toString('utf8');
-        const challenges: string[] = [];
-        for (let i = 0; i < res.rawHeaders.length; i += 2) if (res.rawHeaders[i]!.toLowerCase() === 'www-authenticate') challenges.push(res.rawHeaders[i + 1]!);
-        let json: unknown;
-        try {
-          json = text === '' ? undefined : JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, challenges, text, json });
-      });
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('request timed out')));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 function param(challenge: string, name: string): string | undefined {
   const at = challenge.indexOf(`${name}=`);
@@ -74,7 +41,7 @@ async function withDigest(port: number, path: string, username: string, password
   const cnonce = randomBytes(8).toString('hex');
   const response = md5(`${md5(`${username}:${realm}:${password}`)}:${nonce}:00000001:${cnonce}:auth:${md5(`GET:${path}`)}`);
   const authorization = `Digest username="${username}", realm="${realm}", nonce="${nonce}", uri="${path}", algorithm=MD5, qop=auth, nc=00000001, cnonce="${cnonce}", response="${response}"`;
-  return http(port, 'GET', path, { authorization });
+  return http(port, 'GET', path, { headers: { authorization } });
 }
 
 const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -140,7 +107,7 @@ describe('GET /api/users/{user}/messages (auth on, admin token configured)', () 
   });
 
   it('the admin token lists bob\'s queue oldest first, metadata only', async () => {
-    const reply = await http(api, 'GET', '/api/users/bob/messages', bearer);
+    const reply = await http(api, 'GET', '/api/users/bob/messages', { headers: bearer });
     expect(reply.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(reply.headers['cache-control']).toBe('no-store');
     expect((reply.json as { owner: string }).owner).toBe('bob@localhost');
@@ -187,25 +154,25 @@ describe('GET /api/users/{user}/messages (auth on, admin token configured)', () 
     expect(anonymous.challenges.some((c) => c.startsWith('Digest') && c.includes('realm="localhost"'))).toBe(true);
     expect(anonymous.challenges).toContain('Bearer realm="herald-admin"');
     expect(anonymous.text).not.toContain('alice');
-    const wrong = await http(api, 'GET', '/api/users/bob/messages', { authorization: 'Bearer not-the-admin-token-at-all' });
+    const wrong = await http(api, 'GET', '/api/users/bob/messages', { headers: { authorization: 'Bearer not-the-admin-token-at-all' } });
     expect(wrong.status).toBe(401);
     expect(wrong.challenges.some((c) => c.includes('error="invalid_token"'))).toBe(true);
   });
 
   it('unknown users and domains 404 (after authentication), other methods 405 with Allow: GET', async () => {
-    const nobody = await http(api, 'GET', '/api/users/nobody/messages', bearer);
+    const nobody = await http(api, 'GET', '/api/users/nobody/messages', { headers: bearer });
     expect(nobody.status).toBe(404);
     expect((nobody.json as { error: string }).error).toBe('user: no such user nobody@localhost');
-    expect((await http(api, 'GET', '/api/users/bob@example.net/messages', bearer)).status).toBe(404);
+    expect((await http(api, 'GET', '/api/users/bob@example.net/messages', { headers: bearer })).status).toBe(404);
     // The unknown user is not revealed to an anonymous client: 401 first.
     expect((await http(api, 'GET', '/api/users/nobody/messages')).status).toBe(401);
     for (const method of ['POST', 'PUT', 'DELETE']) {
-      const r = await http(api, method, '/api/users/bob/messages', bearer);
+      const r = await http(api, method, '/api/users/bob/messages', { headers: bearer });
       expect(r.status, method).toBe(405);
       expect(r.headers['allow']).toBe('GET');
     }
-    expect((await http(api, 'GET', '/api/users/bob/messages/x', bearer)).status).toBe(404);
-    expect((await http(api, 'GET', '/api/users/%E0%A4%A/messages', bearer)).status).toBe(400);
+    expect((await http(api, 'GET', '/api/users/bob/messages/x', { headers: bearer })).status).toBe(404);
+    expect((await http(api, 'GET', '/api/users/%E0%A4%A/messages', { headers: bearer })).status).toBe(400);
   });
 
   it('the queue drains when bob registers, and the view follows', async () => {
@@ -220,7 +187,7 @@ describe('GET /api/users/{user}/messages (auth on, admin token configured)', () 
     await waitFor(() => registerer.state === RegistererState.Registered, 5000, 'bob registered');
     await waitFor(() => got.length >= 2, 10_000, 'both stored messages delivered');
     expect(got).toEqual(['one', SECRET]);
-    await waitFor(async () => messagesOf(await http(api, 'GET', '/api/users/bob/messages', bearer)).length === 0, 5000, 'an empty queue in the view');
+    await waitFor(async () => messagesOf(await http(api, 'GET', '/api/users/bob/messages', { headers: bearer })).length === 0, 5000, 'an empty queue in the view');
   });
 });
 

@@ -4,9 +4,8 @@
  * admin token, every refusal (401/403/404/400/413/405), onRulesChanged after each change, the log
  * lines, lab mode — and the `herald rules` command, in process and as `node dist/main.js rules`.
  */
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -17,7 +16,8 @@ import { ConfiguredUsers, LocalDomains } from '../../src/registrar/index.js';
 import { SqliteStorage } from '../../src/storage/index.js';
 import type { Storage } from '../../src/storage/index.js';
 import { SystemClock } from '../../src/util/clock.js';
-import { BUILD_TIMEOUT_MS, ensureHeraldBuilt, HERALD_MAIN, PROJECT_ROOT } from '../helpers/herald-process.js';
+import { BUILD_TIMEOUT_MS, ensureHeraldBuilt, runHeraldCli } from '../helpers/herald-process.js';
+import { http, type HttpReply } from '../helpers/http-client.js';
 
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 const USERS = [
@@ -46,45 +46,6 @@ function capturingLogger(): { logger: Logger; lines: LogEntry[] } {
 }
 
 // ---- an HTTP client that keeps repeated headers apart -----------------------------------------
-
-interface HttpReply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  /** Every WWW-Authenticate field, in order. */
-  challenges: string[];
-  text: string;
-  json: unknown;
-}
-
-function http(port: number, method: string, path: string, options: { headers?: OutgoingHttpHeaders; body?: string | Buffer; chunks?: Buffer[] } = {}): Promise<HttpReply> {
-  return new Promise<HttpReply>((resolve, reject) => {
-    const headers: OutgoingHttpHeaders = { ...(options.headers ?? {}) };
-    if (options.body !== undefined) headers['content-length'] = Buffer.byteLength(options.body);
-    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers, agent: false, timeout: 5000 }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (d: Buffer) => parts.push(d));
-      res.on('end', () => {
-        const text = Buffer.concat(parts).toString('utf8');
-        const challenges: string[] = [];
-        for (let i = 0; i < res.rawHeaders.length; i += 2) if (res.rawHeaders[i]!.toLowerCase() === 'www-authenticate') challenges.push(res.rawHeaders[i + 1]!);
-        let json: unknown;
-        try {
-          json = text === '' ? undefined : JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, challenges, text, json });
-      });
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('request timed out')));
-    req.on('error', reject);
-    if (options.chunks !== undefined) {
-      for (const c of options.chunks) req.write(c);
-      req.end();
-    } else req.end(options.body);
-  });
-}
 
 // ---- RFC 7616 Digest, computed here without src/ -----------------------------------------------
 
@@ -572,23 +533,6 @@ describe('herald rules (in process) against the API', () => {
 
 // ---- the CLI as an operator runs it: node dist/main.js rules ... ------------------------------
 
-function runMain(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
-    for (const name of ['HERALD_ADMIN_TOKEN', 'HERALD_USER_PASSWORD', 'HERALD_API_URL']) if (!(name in env)) delete childEnv[name];
-    const child = spawn(process.execPath, [HERALD_MAIN, ...args], { cwd: PROJECT_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('node dist/main.js rules', () => {
   let buildProblem: string | undefined;
@@ -612,22 +556,22 @@ describe('node dist/main.js rules', () => {
 
   it('sets, lists and removes a rule; exit codes 0, 1 and 2', async () => {
     const api = `http://127.0.0.1:${h.port}`;
-    const set = await runMain(['rules', 'alice', 'allow', 'sip:bob@localhost', '--api', api, '--user-password', 'alice-password']);
+    const set = await runHeraldCli(['rules', 'alice', 'allow', 'sip:bob@localhost', '--api', api, '--user-password', 'alice-password']);
     expect(set, set.stderr).toMatchObject({ code: 0, stdout: 'alice@localhost: bob@localhost allow (full)\n' });
     expect(h.changed).toEqual(['alice@localhost']);
-    const list = await runMain(['rules', 'alice', 'list', '--api', api], { HERALD_ADMIN_TOKEN: ADMIN_TOKEN });
+    const list = await runHeraldCli(['rules', 'alice', 'list', '--api', api], { HERALD_ADMIN_TOKEN: ADMIN_TOKEN });
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/^bob@localhost {2}allow {2}full {3}\d{4}-/);
-    const remove = await runMain(['rules', 'alice', 'remove', 'sip:bob@localhost', '--api', api, '--token', ADMIN_TOKEN]);
+    const remove = await runHeraldCli(['rules', 'alice', 'remove', 'sip:bob@localhost', '--api', api, '--token', ADMIN_TOKEN]);
     expect(remove.code).toBe(0);
     expect(await storage.presenceRules.list('alice@localhost')).toEqual([]);
-    const refused = await runMain(['rules', 'alice', 'list', '--api', api]);
+    const refused = await runHeraldCli(['rules', 'alice', 'list', '--api', api]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('herald rules: 401');
-    const usage = await runMain(['rules', 'alice', 'permit', 'bob@localhost']);
+    const usage = await runHeraldCli(['rules', 'alice', 'permit', 'bob@localhost']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('"permit" is not an action');
-    const help = await runMain(['rules', '--help']);
+    const help = await runHeraldCli(['rules', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('herald rules USER list');
   });

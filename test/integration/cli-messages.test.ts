@@ -5,13 +5,12 @@
  * token (option or env), the user's own password (HTTP Digest), refusals with exit status 1,
  * usage errors with 2, `--help`.
  */
-import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { Messager, UserAgent } from 'sip.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { messagesUsageText, MessagesUsageError, parseMessagesArgs, runMessagesCommand, type MessagesCommandIo } from '../../src/cli/index.js';
 import { parseCliArgs, usageText } from '../../src/config/index.js';
-import { BUILD_TIMEOUT_MS, ensureHeraldBuilt, HERALD_MAIN, PROJECT_ROOT } from '../helpers/herald-process.js';
+import { BUILD_TIMEOUT_MS, ensureHeraldBuilt, runHeraldCli } from '../helpers/herald-process.js';
 import { startUserAgent } from '../helpers/sipjs-transport.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -200,23 +199,6 @@ describe('runMessagesCommand (in process)', () => {
 
 // ---- the CLI as an operator runs it: node dist/main.js messages ... ---------------------------
 
-function runMain(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
-    for (const name of ['HERALD_ADMIN_TOKEN', 'HERALD_USER_PASSWORD', 'HERALD_API_URL']) if (!(name in env)) delete childEnv[name];
-    const child = spawn(process.execPath, [HERALD_MAIN, ...args], { cwd: PROJECT_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('node dist/main.js messages', () => {
   let buildProblem: string | undefined;
@@ -236,24 +218,24 @@ describe('node dist/main.js messages', () => {
   });
 
   it('lists, prints JSON, takes the token from the environment; exit codes 0, 1 and 2', async () => {
-    const list = await runMain(['messages', 'bob', '--api', apiUrl, '--admin-token', ADMIN_TOKEN]);
+    const list = await runHeraldCli(['messages', 'bob', '--api', apiUrl, '--admin-token', ADMIN_TOKEN]);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout.trimEnd().split('\n').map((l) => LINE.exec(l)?.[2])).toEqual(['sip:alice@localhost', 'sip:alice@localhost']);
-    const json = await runMain(['messages', 'bob', '--json'], { HERALD_ADMIN_TOKEN: ADMIN_TOKEN, HERALD_API_URL: apiUrl });
+    const json = await runHeraldCli(['messages', 'bob', '--json'], { HERALD_ADMIN_TOKEN: ADMIN_TOKEN, HERALD_API_URL: apiUrl });
     expect(json.code, json.stderr).toBe(0);
     expect((JSON.parse(json.stdout) as { messages: unknown[] }).messages).toHaveLength(2);
-    const digest = await runMain(['messages', 'bob', '--api', apiUrl], { HERALD_USER_PASSWORD: 'bob-password' });
+    const digest = await runHeraldCli(['messages', 'bob', '--api', apiUrl], { HERALD_USER_PASSWORD: 'bob-password' });
     expect(digest.code, digest.stderr).toBe(0);
-    const refused = await runMain(['messages', 'bob', '--api', apiUrl]);
+    const refused = await runHeraldCli(['messages', 'bob', '--api', apiUrl]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('herald messages: 401');
-    const usage = await runMain(['messages', 'bob', '--bogus']);
+    const usage = await runHeraldCli(['messages', 'bob', '--bogus']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('herald messages: --bogus: unknown option');
-    const help = await runMain(['messages', '--help']);
+    const help = await runHeraldCli(['messages', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: herald messages USER');
-    const main = await runMain(['--help']);
+    const main = await runHeraldCli(['--help']);
     expect(main.stdout).toContain('herald messages USER');
   });
 });

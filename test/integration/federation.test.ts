@@ -96,6 +96,23 @@ afterAll(async () => {
   await new Promise<void>((resolve) => (silent ? silent.close(() => resolve()) : resolve()));
 });
 
+/** Another server for one test: lab mode, domain `domain`, DNS at `dnsServer`, stopped after the tests. */
+async function labServer(domain: string, dnsServer: string, config: Record<string, unknown> = {}): Promise<TestServer> {
+  const port = await freeSipPort();
+  const ts = await startTestServer({
+    auth: false,
+    config: {
+      listen: [{ transport: 'udp', address: '127.0.0.1', port }, { transport: 'tcp', address: '127.0.0.1', port }],
+      domains: [domain],
+      users: [],
+      dns: { servers: [dnsServer] },
+      ...config,
+    },
+  });
+  cleanups.push(() => ts.stop());
+  return ts;
+}
+
 async function agent(ts: TestServer, user: string, domain: string, inbox?: string[]): Promise<UserAgent> {
   const password = USERS.find((u) => u.user === user && u.domain === domain)!.password;
   const { ua } = await startUserAgent({
@@ -208,18 +225,7 @@ describe.skipIf(!run)('two domains found through DNS', () => {
   });
 
   it('a peer that accepts TCP and never answers: 408 within Timer F, and the connection is closed', async () => {
-    const port = await freeSipPort();
-    const c = await startTestServer({
-      auth: false,
-      config: {
-        listen: [{ transport: 'udp', address: '127.0.0.1', port }, { transport: 'tcp', address: '127.0.0.1', port }],
-        domains: ['c.test'],
-        users: [],
-        dns: { servers: [dns.server] },
-        timers: { t1: 50, t2: 400, t4: 500 },
-      },
-    });
-    cleanups.push(() => c.stop());
+    const c = await labServer('c.test', dns.server, { timers: { t1: 50, t2: 400, t4: 500 } });
     const raw = await RawUdpClient.open();
     cleanups.push(() => raw.close());
     const started = Date.now();
@@ -246,17 +252,7 @@ describe.skipIf(!run)('two domains found through DNS', () => {
       return reply(q, { rcode: RCODE.NXDOMAIN });
     });
     cleanups.push(() => bad.stop());
-    const port = await freeSipPort();
-    const d = await startTestServer({
-      auth: false,
-      config: {
-        listen: [{ transport: 'udp', address: '127.0.0.1', port }, { transport: 'tcp', address: '127.0.0.1', port }],
-        domains: ['d.test'],
-        users: [],
-        dns: { servers: [bad.server] },
-      },
-    });
-    cleanups.push(() => d.stop());
+    const d = await labServer('d.test', bad.server);
     const raw = await RawUdpClient.open();
     cleanups.push(() => raw.close());
     const answer = async (domain: string): Promise<{ status: number; ms: number }> => {
@@ -282,18 +278,7 @@ describe.skipIf(!run)('two domains found through DNS', () => {
     cleanups.push(() => gw.close());
     const gdns = await startDnsmasq({ srv: [{ name: '_sip._udp.gw.a.test', target: 'host.gw.a.test', port: gw.port }], a: [{ name: 'host.gw.a.test', address: '127.0.0.1' }] });
     cleanups.push(() => gdns.stop());
-    const port = await freeSipPort();
-    const g = await startTestServer({
-      auth: false,
-      config: {
-        listen: [{ transport: 'udp', address: '127.0.0.1', port }, { transport: 'tcp', address: '127.0.0.1', port }],
-        domains: ['g.test'],
-        users: [],
-        dns: { servers: [gdns.server] },
-        gateways: [{ name: 'sms', uri: 'sip:gw.a.test', prefixes: ['+1'] }],
-      },
-    });
-    cleanups.push(() => g.stop());
+    const g = await labServer('g.test', gdns.server, { gateways: [{ name: 'sms', uri: 'sip:gw.a.test', prefixes: ['+1'] }] });
     const raw = await RawUdpClient.open();
     cleanups.push(() => raw.close());
     await raw.send(request('MESSAGE', 'tel:+15550123', { from: 'sip:gina@g.test', to: 'tel:+15550123', headers: ['Content-Type: text/plain'], body: 'sms' }), g.udpPort);
