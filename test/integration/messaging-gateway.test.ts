@@ -196,6 +196,22 @@ describe('MESSAGE admission', () => {
     expect(statusOf(await alice.next((m) => (statusOf(m) ?? 0) >= 200))).toBe(202);
   });
 
+  for (const protocol of ['UDP', 'TCP'] as const) {
+    it(`a sip.js Messager gets 413 for a body over the limit (${protocol})`, async () => {
+      const ts = await server({ auth: true, config: { messaging: { maxBodyBytes: 1000 } } });
+      const { ua } = await startUserAgent({ user: 'alice', domain: 'localhost', password: 'alice-password', protocol, server: { host: ts.host, port: protocol === 'UDP' ? ts.udpPort : ts.tcpPort } });
+      cleanups.push(() => ua.stop().catch(() => undefined));
+      const send = (body: string): Promise<number> => new Promise<number>((resolve, reject) => {
+        new Messager(ua, UserAgent.makeURI('sip:bob@localhost')!, body).message({
+          requestDelegate: { onAccept: (r) => resolve(r.message.statusCode!), onReject: (r) => resolve(r.message.statusCode!) },
+        }).catch(reject);
+      });
+      expect(await send('y'.repeat(1001))).toBe(413);
+      expect(await send('y'.repeat(1000))).toBe(202);
+      expect((await ts.server.messaging!.queued('bob@localhost')).map((m) => m.body.length)).toEqual([1000]);
+    });
+  }
+
   it('answers a sender over its rate 503 with Retry-After; other senders go on', async () => {
     const ts = await server({ auth: false, config: { messaging: { senderRatePerSecond: 1, senderBurst: 3 } } });
     const alice = await client();

@@ -8,6 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startTestServer, waitFor, type TestServer } from '../helpers/test-server.js';
 import { RawUdpClient, bodyOf, headerOf, registerRaw, request, responseTo, statusOf } from '../helpers/raw-client.js';
 import { parseCpim, parseImdn } from '../../src/documents/index.js';
+import { Messager, Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
+import { startUserAgent } from '../helpers/sipjs-transport.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -92,4 +94,44 @@ describe('IMDN for stored messages', () => {
     expect(imdn).toMatchObject({ kind: 'delivery', status: 'failed', messageId: 'doomed-1' });
     expect(await ts.server.messaging!.queued('carol@localhost')).toEqual([]);
   });
+});
+
+describe('with sip.js Messager clients', () => {
+  for (const protocol of ['UDP', 'TCP'] as const) {
+    it(`offline -> 202 -> register -> delivered once -> IMDN "delivered" back to the sender (${protocol})`, async () => {
+      const ts = await startTestServer({ auth: true });
+      cleanups.push(() => ts.stop());
+      const inbox = (list: Array<{ type: string | undefined; body: string }>) => ({
+        delegate: { onMessage: (m: Message) => { list.push({ type: m.request.getHeader('Content-Type'), body: m.request.body }); void m.accept(); } },
+      });
+      /** A registered sip.js device of `user` whose received MESSAGEs land in `list`. */
+      const device = async (user: string, list: Array<{ type: string | undefined; body: string }>): Promise<UserAgent> => {
+        const { ua } = await startUserAgent({
+          user, domain: 'localhost', password: `${user}-password`, protocol,
+          server: { host: ts.host, port: protocol === 'UDP' ? ts.udpPort : ts.tcpPort }, extra: inbox(list),
+        });
+        cleanups.push(() => ua.stop().catch(() => undefined));
+        const reg = new Registerer(ua, { expires: 300 });
+        await reg.register();
+        await waitFor(() => reg.state === RegistererState.Registered, 3000, `${user} registered`);
+        return ua;
+      };
+      const aliceGot: Array<{ type: string | undefined; body: string }> = [];
+      const bobGot: Array<{ type: string | undefined; body: string }> = [];
+      const alice = await device('alice', aliceGot);
+      const status = await new Promise<number>((resolve, reject) => {
+        new Messager(alice, UserAgent.makeURI('sip:bob@localhost')!, cpim(`sipjs-${protocol}`, 'positive-delivery', `hi over ${protocol}`), 'message/cpim').message({
+          requestDelegate: { onAccept: (r) => resolve(r.message.statusCode!), onReject: (r) => resolve(r.message.statusCode!) },
+        }).catch(reject);
+      });
+      expect(status).toBe(202);
+      await device('bob', bobGot);
+      await waitFor(() => bobGot.length === 1 && aliceGot.length === 1, 5000, 'delivery and IMDN');
+      expect(bobGot[0]!.body).toContain(`hi over ${protocol}`);
+      expect(aliceGot[0]!.type).toBe('message/cpim');
+      const doc = parseCpim(Buffer.from(aliceGot[0]!.body, 'utf8'));
+      expect(parseImdn(doc.content.toString('utf8'))).toMatchObject({ status: 'delivered', messageId: `sipjs-${protocol}` });
+      expect(await ts.server.messaging!.queued('bob@localhost')).toEqual([]);
+    });
+  }
 });
