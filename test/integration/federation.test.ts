@@ -97,10 +97,10 @@ afterAll(async () => {
 });
 
 /** Another server for one test: lab mode, domain `domain`, DNS at `dnsServer`, stopped after the tests. */
-async function labServer(domain: string, dnsServer: string, config: Record<string, unknown> = {}): Promise<TestServer> {
-  const port = await freeSipPort();
+async function labServer(domain: string, dnsServer: string, config: Record<string, unknown> = {}, o: { port?: number; auth?: boolean } = {}): Promise<TestServer> {
+  const port = o.port ?? (await freeSipPort());
   const ts = await startTestServer({
-    auth: false,
+    auth: o.auth ?? false,
     config: {
       listen: [{ transport: 'udp', address: '127.0.0.1', port }, { transport: 'tcp', address: '127.0.0.1', port }],
       domains: [domain],
@@ -285,6 +285,25 @@ describe.skipIf(!run)('two domains found through DNS', () => {
     const got = await gw.next((m) => m.startsWith('MESSAGE '));
     expect(got.split('\r\n')[0]).toBe('MESSAGE sip:+15550123@gw.a.test;user=phone SIP/2.0');
     expect(gdns.lines.some((l) => l.includes('_sip._udp.gw.a.test'))).toBe(true);
+  });
+
+  it('a MESSAGE looping between two servers ends in 482 Loop Detected (Via branch hash, §16.3 step 4)', async () => {
+    // Misconfigured DNS: each server's resolver says loop.test is the other one.
+    const [p1, p2] = [await freeSipPort(), await freeSipPort()];
+    const dns1 = await startDnsmasq({ srv: [{ name: '_sip._udp.loop.test', target: 'two.loop.test', port: p2 }], a: [{ name: 'two.loop.test', address: '127.0.0.1' }] });
+    cleanups.push(() => dns1.stop());
+    const dns2 = await startDnsmasq({ srv: [{ name: '_sip._udp.loop.test', target: 'one.loop.test', port: p1 }], a: [{ name: 'one.loop.test', address: '127.0.0.1' }] });
+    cleanups.push(() => dns2.stop());
+    const one = await labServer('one.test', dns1.server, {}, { port: p1 });
+    // two trusts one (a peer whose users it relays for), so nothing but the loop check stops it.
+    await labServer('two.test', dns2.server, { auth: { enabled: true, trustedPeers: ['127.0.0.1/32'] } }, { port: p2, auth: true });
+    const raw = await RawUdpClient.open();
+    cleanups.push(() => raw.close());
+    await raw.send(request('MESSAGE', 'sip:bob@loop.test', { from: 'sip:olive@one.test', to: 'sip:bob@loop.test', headers: ['Content-Type: text/plain'], body: 'round' }), one.udpPort);
+    const final = await raw.next((m) => (statusOf(m) ?? 0) >= 200, 10_000);
+    // 482 after one round (one -> two -> one); without the check Max-Forwards would end it in 483
+    // after 70 hops.
+    expect(statusOf(final)).toBe(482);
   });
 
   it('refuses to relay for a stranger (no open relay): 403', async () => {

@@ -9,8 +9,9 @@
  *   libraries SHOULD recognize localhost names as special and SHOULD always return the IP
  *   loopback address").
  * - When the operator configured no DNS servers (the system's resolvers are used) and DNS knows
- *   no SIP server for a name, the system's own name lookup (getaddrinfo: /etc/hosts...) gets a
- *   last say, UDP/5060 unless the URI says otherwise, like any other host-only lookup.
+ *   no SIP server for a name, or cannot be reached, the system's own name lookup (getaddrinfo:
+ *   /etc/hosts...) gets a last say, UDP/5060 unless the URI says otherwise, like any other
+ *   host-only lookup; when that fails too, the DNS answer (404 or 503) stands.
  * - Without a locator (stacks built directly in tests): the system's name lookup only.
  */
 import { lookup } from 'node:dns/promises';
@@ -66,6 +67,7 @@ export async function resolveNextHops(uri: Uri, options: NextHopOptions = {}): P
   if (host.toLowerCase() === 'localhost' || host.toLowerCase().endsWith('.localhost')) {
     return [{ address: { transport, address: '127.0.0.1', port }, explicitTransport }];
   }
+  let dnsError: unknown;
   if (options.locator) {
     try {
       const targets = await options.locator.locate(uri);
@@ -79,13 +81,16 @@ export async function resolveNextHops(uri: Uri, options: NextHopOptions = {}): P
       if (hops.length > 0) return hops;
       throw new SipError('DNS_NAME_NOT_FOUND', { detail: `${host}: no server on a transport we speak` });
     } catch (err) {
-      if (!(options.systemFallback && isSipError(err) && err.code === 'DNS_NAME_NOT_FOUND')) throw err;
+      const dnsAnswer = isSipError(err) && (err.code === 'DNS_NAME_NOT_FOUND' || err.code === 'DNS_FAILURE');
+      if (!(options.systemFallback && dnsAnswer)) throw err;
+      dnsError = err;
     }
   }
   try {
     const found = await lookup(host);
     return [{ address: { transport, address: found.address, port }, explicitTransport }];
   } catch (err) {
-    throw new SipError('DNS_NAME_NOT_FOUND', { detail: `cannot resolve ${host}`, cause: err });
+    // The DNS answer (404 or 503) says more than getaddrinfo's failure after it.
+    throw dnsError ?? new SipError('DNS_NAME_NOT_FOUND', { detail: `cannot resolve ${host}`, cause: err });
   }
 }
