@@ -15,7 +15,7 @@ import type { RequestSource } from '../stack/port.js';
 import { assertEdge } from './context.js';
 import type { TransactionContext } from './context.js';
 import { toTagOf } from './matching.js';
-import { ServerTransactionBase } from './server-transaction-base.js';
+import { ServerTransactionBase, ownBytes } from './server-transaction-base.js';
 import { TimerSet } from './timer-set.js';
 import type { InviteServerState, ServerTransaction, TerminationReason } from './types.js';
 
@@ -156,7 +156,8 @@ export class InviteServerTransaction extends ServerTransactionBase implements Se
         this.#onResponse(input.response);
         return;
       case 'timer-trying':
-        if (state === 'proceeding' && this.#lastProvisional === undefined) {
+        // The INVITE server transaction never releases its request (only non-INVITE does).
+        if (state === 'proceeding' && this.#lastProvisional === undefined && this.request) {
           const trying = createResponse(this.request, 100, 'Trying').toBuffer();
           this.#lastProvisional = trying;
           void this.send(trying);
@@ -236,7 +237,7 @@ export class InviteServerTransaction extends ServerTransactionBase implements Se
         // transition to the "Accepted" state."
         this.transition('accepted');
         this.#timers.clear('trying');
-        this.#lastFinal = bytes;
+        this.#lastFinal = ownBytes(bytes);
         this.#finalToTag = toTagOf(response);
         void this.send(bytes);
         // RFC 6026 §8.7: entering "Accepted" starts Timer L (64*T1).
@@ -262,7 +263,7 @@ export class InviteServerTransaction extends ServerTransactionBase implements Se
     // seconds for all transports."
     this.transition('completed');
     this.#timers.clear('trying');
-    this.#lastFinal = bytes;
+    this.#lastFinal = ownBytes(bytes);
     this.#finalToTag = toTagOf(response);
     const t = this.ctx.timers;
     if (t.G !== undefined) {

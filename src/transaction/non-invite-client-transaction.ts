@@ -13,6 +13,8 @@ import { assertEdge, callUser } from './context.js';
 import type { TransactionContext } from './context.js';
 import type { ClientTransaction, ClientTransactionEvents, NonInviteClientState, TerminationReason } from './types.js';
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * ```
  *            Timer E / resend
@@ -52,7 +54,8 @@ export class NonInviteClientTransaction implements ClientTransaction {
   readonly #ctx: TransactionContext;
   readonly #events: ClientTransactionEvents;
   readonly #timers: TimerSet<TimerName>;
-  readonly #bytes: Buffer;
+  /** The request as sent, for retransmissions; dropped in "completed" (nothing is resent there). */
+  #bytes: Buffer;
   /** Current Timer E interval. */
   #intervalE: number;
   #terminationReason: TerminationReason | undefined;
@@ -121,6 +124,7 @@ export class NonInviteClientTransaction implements ClientTransaction {
           this.transition('completed');
           this.#timers.clear('E');
           this.#timers.clear('F');
+          this.#bytes = EMPTY;
           callUser(this.#ctx.logger, this.id, 'onFinal', () => this.#events.onFinal(input.response));
           this.#enterCompletedTimers();
         }

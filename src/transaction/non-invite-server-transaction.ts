@@ -9,7 +9,7 @@ import type { SipRequest, SipResponse } from '../sip/index.js';
 import type { RequestSource } from '../stack/port.js';
 import { assertEdge } from './context.js';
 import type { TransactionContext } from './context.js';
-import { ServerTransactionBase } from './server-transaction-base.js';
+import { ServerTransactionBase, ownBytes } from './server-transaction-base.js';
 import { TimerSet } from './timer-set.js';
 import type { NonInviteServerState, ServerTransaction, TerminationReason } from './types.js';
 
@@ -113,8 +113,9 @@ export class NonInviteServerTransaction extends ServerTransactionBase implements
         // the "Proceeding" [or "Trying"] state, the transaction MUST enter the "Completed" state,
         // and the response MUST be passed to the transport layer for transmission."
         this.transition('completed');
-        this.#lastFinal = bytes;
+        this.#lastFinal = ownBytes(bytes);
         this.#lastProvisional = undefined;
+        this.releaseRequest();
         void this.send(bytes);
         // §17.2.2: "When the server transaction enters the "Completed" state, it MUST set Timer J
         // to fire in 64*T1 seconds for unreliable transports, and zero seconds for reliable

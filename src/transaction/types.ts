@@ -36,7 +36,12 @@ export type TerminationReason = 'normal' | 'timeout' | 'transport-error' | 'abor
 export interface ServerTransaction {
   /** Unique among live transactions of the layer. */
   readonly id: string;
-  readonly request: SipRequest;
+  /**
+   * The request, until the final response is sent: a non-INVITE server transaction then keeps
+   * only what absorbing retransmissions needs (the response bytes), not the parsed request — at
+   * thousands of requests a second, 32 s of Timer J would otherwise hold every one of them.
+   */
+  readonly request: SipRequest | undefined;
   readonly source: RequestSource;
   /** Where responses go (§18.2.2). */
   readonly destination: TransportAddress;

@@ -36,7 +36,7 @@ describe('CANCEL (§9.2)', () => {
     if (outcome.kind !== 'cancel') throw new Error(outcome.kind);
     expect(outcome.transaction).toBe(inviteTx);
     expect(outcome.cancel).not.toBe(inviteTx);
-    expect(outcome.cancel.request.method).toBe('CANCEL');
+    expect(outcome.cancel.request?.method).toBe('CANCEL');
     await outcome.cancel.respond(responseTo(cancelReq, 200, 't'));
     await inviteTx.respond(responseTo(invite, 487, 't'));
     expect(inviteTx.state).toBe('completed');

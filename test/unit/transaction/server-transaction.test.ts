@@ -32,6 +32,21 @@ describe('non-INVITE server transaction (RFC 3261 §17.2.2)', () => {
     expect(transport.sent.every((s) => s.destination.address === '192.0.2.10' && s.destination.port === 5070)).toBe(true);
   });
 
+  it('keeps the request until the final and only the final’s own bytes after it (memory for Timer J)', async () => {
+    const { transport, layer } = setup();
+    const req = request({ method: 'MESSAGE' });
+    const tx = expectNew(layer.receiveRequest(req, source()));
+    expect(tx.request).toBe(req);
+    await tx.respond(responseTo(req, 200, 'srv'));
+    expect(tx.request).toBeUndefined();
+    layer.receiveRequest(request({ method: 'MESSAGE' }), source());
+    const [first, again] = transport.sent.filter((x) => x.text.startsWith('SIP/2.0 200')).map((x) => x.data);
+    expect(again!.equals(first!)).toBe(true);
+    // Not a slice of Node's shared allocation pool: the retained bytes own their memory.
+    expect(again!.byteOffset).toBe(0);
+    expect(again!.buffer.byteLength).toBe(again!.length);
+  });
+
   it('ends on Timer J = 64*T1 on UDP', async () => {
     const { clock, layer } = setup();
     const req = request({ method: 'OPTIONS' });
