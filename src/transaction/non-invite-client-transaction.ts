@@ -14,6 +14,7 @@ import type { TransactionContext } from './context.js';
 import type { ClientTransaction, ClientTransactionEvents, NonInviteClientState, TerminationReason } from './types.js';
 
 const EMPTY = Buffer.alloc(0);
+const DONE: ClientTransactionEvents = { onFinal() {}, onTimeout() {}, onTransportError() {} };
 
 /**
  * ```
@@ -52,7 +53,8 @@ export class NonInviteClientTransaction implements ClientTransaction {
   readonly destination: TransportAddress;
   #state: NonInviteClientState = 'trying';
   readonly #ctx: TransactionContext;
-  readonly #events: ClientTransactionEvents;
+  /** The TU's callbacks; let go once the final is passed up (nothing else is reported after it). */
+  #events: ClientTransactionEvents;
   readonly #timers: TimerSet<TimerName>;
   /** The request as sent, for retransmissions; dropped in "completed" (nothing is resent there). */
   #bytes: Buffer;
@@ -126,6 +128,9 @@ export class NonInviteClientTransaction implements ClientTransaction {
           this.#timers.clear('F');
           this.#bytes = EMPTY;
           callUser(this.#ctx.logger, this.id, 'onFinal', () => this.#events.onFinal(input.response));
+          // "Completed" only absorbs response retransmissions for Timer K: the TU's callbacks (and
+          // all they hold, a proxy's whole branch) need not live that long.
+          this.#events = DONE;
           this.#enterCompletedTimers();
         }
         // completed: §17.1.2.2 "The "Completed" state exists to buffer any additional response
