@@ -215,17 +215,12 @@ describe('MESSAGE admission', () => {
   it('answers a sender over its rate 503 with Retry-After; other senders go on', async () => {
     const ts = await server({ auth: false, config: { messaging: { senderRatePerSecond: 1, senderBurst: 3 } } });
     const alice = await client();
-    const statuses: number[] = [];
-    let retryAfter: string | undefined;
-    for (let i = 0; i < 5; i++) {
-      await alice.send(message('sip:bob@localhost', `flood ${i}`), ts.udpPort);
-      const res = await alice.next((m) => (statusOf(m) ?? 0) >= 200);
-      statuses.push(statusOf(res)!);
-      if (statusOf(res) === 503) retryAfter = headerOf(res, 'Retry-After');
-    }
-    expect(statuses.slice(0, 3)).toEqual([202, 202, 202]);
-    expect(statuses.slice(3)).toEqual([503, 503]);
-    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    // Five back to back (well inside one second, so at most the burst of 3 gets through).
+    for (let i = 0; i < 5; i++) await alice.send(message('sip:bob@localhost', `flood ${i}`), ts.udpPort);
+    const answers: string[] = [];
+    for (let i = 0; i < 5; i++) answers.push(await alice.next((m) => (statusOf(m) ?? 0) >= 200));
+    expect(answers.map((m) => statusOf(m)).sort()).toEqual([202, 202, 202, 503, 503]);
+    for (const refused of answers.filter((m) => statusOf(m) === 503)) expect(Number(headerOf(refused, 'Retry-After'))).toBeGreaterThanOrEqual(1);
     const carol = await client();
     await carol.send(message('sip:bob@localhost', 'not me', 'sip:carol@localhost'), ts.udpPort);
     expect(statusOf(await carol.next((m) => (statusOf(m) ?? 0) >= 200))).toBe(202);
