@@ -5,7 +5,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { EmitterImpl, TransportState, UserAgent, type Transport, type UserAgentOptions } from 'sip.js';
+import { EmitterImpl, Messager, TransportState, UserAgent, type Transport, type UserAgentOptions } from 'sip.js';
 
 export interface TestTransportOptions {
   protocol: 'UDP' | 'TCP';
@@ -160,4 +160,44 @@ export async function startUserAgent(o: TestUserAgentOptions): Promise<{ ua: Use
   });
   await ua.start();
   return { ua, transport: ua.transport as TestTransport };
+}
+
+export interface SendMessageOptions {
+  /** Default text/plain. */
+  contentType?: string;
+  /** Give up (reject) without a final response after this long; default 10 s. */
+  timeoutMs?: number;
+  /** Appended to the timeout error (logs of the peers, say). */
+  context?: () => string;
+}
+
+/**
+ * Send a MESSAGE from a sip.js UA (which answers digest challenges itself) and resolve with the
+ * final status; rejects when none comes within the timeout (sip.js does not retransmit over the
+ * test transport, so a lost request would otherwise wait forever).
+ */
+export function sendMessage(from: UserAgent, to: string, body: string, o: SendMessageOptions = {}): Promise<number> {
+  const timeoutMs = o.timeoutMs ?? 10_000;
+  return new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const extra = o.context ? `\n${o.context()}` : '';
+      reject(new Error(`no final response to MESSAGE ${JSON.stringify(body.slice(0, 40))} for ${to} within ${timeoutMs} ms${extra}`));
+    }, timeoutMs);
+    const done = (status: number): void => {
+      clearTimeout(timer);
+      resolve(status);
+    };
+    const target = UserAgent.makeURI(to);
+    if (!target) {
+      clearTimeout(timer);
+      reject(new Error(`not a SIP URI: ${to}`));
+      return;
+    }
+    new Messager(from, target, body, o.contentType ?? 'text/plain').message({
+      requestDelegate: { onAccept: (r) => done(r.message.statusCode!), onReject: (r) => done(r.message.statusCode!) },
+    }).catch((err: unknown) => {
+      clearTimeout(timer);
+      reject(err instanceof Error ? err : new Error(String(err)));
+    });
+  });
 }

@@ -8,9 +8,9 @@
  * The view is metadata only: no body ever appears in an answer.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { Messager, Registerer, RegistererState, UserAgent } from 'sip.js';
+import { Registerer, RegistererState, UserAgent } from 'sip.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startUserAgent } from '../helpers/sipjs-transport.js';
+import { startUserAgent, sendMessage } from '../helpers/sipjs-transport.js';
 import { RawUdpClient, headerOf, statusOf } from '../helpers/raw-client.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/test-server.js';
 import { http, type HttpReply } from '../helpers/http-client.js';
@@ -66,22 +66,7 @@ function messagesOf(reply: HttpReply): View[] {
 
 // ---- SIP ---------------------------------------------------------------------------------------
 
-/** A MESSAGE from a sip.js UA; resolves with the final status (bounded wait). */
-function send(from: UserAgent, to: string, body: string, contentType: string): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no final response to MESSAGE ${JSON.stringify(body)} within 10 s`)), 10_000);
-    const done = (status: number): void => {
-      clearTimeout(timer);
-      resolve(status);
-    };
-    new Messager(from, UserAgent.makeURI(to)!, body, contentType).message({
-      requestDelegate: { onAccept: (r) => done(r.message.statusCode!), onReject: (r) => done(r.message.statusCode!) },
-    }).catch((err: unknown) => {
-      clearTimeout(timer);
-      reject(err instanceof Error ? err : new Error(String(err)));
-    });
-  });
-}
+const send = (from: UserAgent, to: string, body: string, contentType: string): Promise<number> => sendMessage(from, to, body, { contentType });
 
 // ---- with authentication ----------------------------------------------------------------------
 

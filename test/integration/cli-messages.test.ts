@@ -6,12 +6,12 @@
  * usage errors with 2, `--help`.
  */
 import { createServer, type AddressInfo } from 'node:net';
-import { Messager, UserAgent } from 'sip.js';
+import { UserAgent } from 'sip.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { messagesUsageText, MessagesUsageError, parseMessagesArgs, runMessagesCommand, type MessagesCommandIo } from '../../src/cli/index.js';
 import { parseCliArgs, usageText } from '../../src/config/index.js';
 import { BUILD_TIMEOUT_MS, ensureHeraldBuilt, runHeraldCli } from '../helpers/herald-process.js';
-import { startUserAgent } from '../helpers/sipjs-transport.js';
+import { startUserAgent, sendMessage } from '../helpers/sipjs-transport.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
 const ADMIN_TOKEN = 'cli-messages-admin-token-0123456';
@@ -73,22 +73,7 @@ let t: TestServer;
 let apiUrl: string;
 let alice: UserAgent | undefined;
 
-/** A MESSAGE from a sip.js UA (which answers the Digest challenge); resolves with the final status. */
-function send(from: UserAgent, to: string, body: string, contentType: string): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no final response to MESSAGE ${JSON.stringify(body)} within 10 s`)), 10_000);
-    const done = (status: number): void => {
-      clearTimeout(timer);
-      resolve(status);
-    };
-    new Messager(from, UserAgent.makeURI(to)!, body, contentType).message({
-      requestDelegate: { onAccept: (r) => done(r.message.statusCode!), onReject: (r) => done(r.message.statusCode!) },
-    }).catch((err: unknown) => {
-      clearTimeout(timer);
-      reject(err instanceof Error ? err : new Error(String(err)));
-    });
-  });
-}
+const send = (from: UserAgent, to: string, body: string, contentType: string): Promise<number> => sendMessage(from, to, body, { contentType });
 
 beforeAll(async () => {
   t = await startTestServer({ config: { api: { enabled: true, listen: '127.0.0.1:0', adminToken: ADMIN_TOKEN } } });

@@ -7,9 +7,9 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Messager, Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
+import { Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/test-server.js';
-import { startUserAgent } from '../helpers/sipjs-transport.js';
+import { startUserAgent, sendMessage } from '../helpers/sipjs-transport.js';
 import { Watcher, basicOf, newPublisher, pidf, publish } from '../helpers/presence.js';
 import { requireDnsmasq, startDnsmasq, type DnsServer } from '../helpers/dnsmasq.js';
 import { freeSipPort } from '../helpers/ports.js';
@@ -127,14 +127,6 @@ async function registered(ua: UserAgent): Promise<void> {
   const reg = new Registerer(ua, { expires: 300 });
   await reg.register();
   await waitFor(() => reg.state === RegistererState.Registered, 3000, 'registered');
-}
-
-function sendMessage(from: UserAgent, to: string, body: string): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    new Messager(from, UserAgent.makeURI(to)!, body).message({
-      requestDelegate: { onAccept: (r) => resolve(r.message.statusCode!), onReject: (r) => resolve(r.message.statusCode!) },
-    }).catch(reject);
-  });
 }
 
 describe.skipIf(!run)('two domains found through DNS', () => {

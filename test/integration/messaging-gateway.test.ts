@@ -5,9 +5,9 @@
  * that answers the way a gateway would; users are raw clients and sip.js user agents.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Messager, Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
+import { Registerer, RegistererState, type Message } from 'sip.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/test-server.js';
-import { startUserAgent } from '../helpers/sipjs-transport.js';
+import { startUserAgent, sendMessage } from '../helpers/sipjs-transport.js';
 import { RawUdpClient, bodyOf, registerRaw, headerOf, request, requestUriOf, responseTo, statusOf } from '../helpers/raw-client.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -163,11 +163,7 @@ describe('MESSAGE from a gateway (inbound)', () => {
         extra: { authorizationUsername: user, authorizationPassword: password },
       });
       cleanups.push(() => ua.stop().catch(() => undefined));
-      return new Promise<number>((resolve, reject) => {
-        new Messager(ua, UserAgent.makeURI('sip:bob@localhost')!, `from ${user}`).message({
-          requestDelegate: { onAccept: (r) => resolve(r.message.statusCode!), onReject: (r) => resolve(r.message.statusCode!) },
-        }).catch(reject);
-      });
+      return sendMessage(ua, 'sip:bob@localhost', `from ${user}`);
     };
     expect(await send('smsgw', 'gateway-password')).toBe(200);
     expect(got).toEqual(['sip:+15551234567@localhost|from smsgw']);
@@ -201,11 +197,7 @@ describe('MESSAGE admission', () => {
       const ts = await server({ auth: true, config: { messaging: { maxBodyBytes: 1000 } } });
       const { ua } = await startUserAgent({ user: 'alice', domain: 'localhost', password: 'alice-password', protocol, server: { host: ts.host, port: protocol === 'UDP' ? ts.udpPort : ts.tcpPort } });
       cleanups.push(() => ua.stop().catch(() => undefined));
-      const send = (body: string): Promise<number> => new Promise<number>((resolve, reject) => {
-        new Messager(ua, UserAgent.makeURI('sip:bob@localhost')!, body).message({
-          requestDelegate: { onAccept: (r) => resolve(r.message.statusCode!), onReject: (r) => resolve(r.message.statusCode!) },
-        }).catch(reject);
-      });
+      const send = (body: string): Promise<number> => sendMessage(ua, 'sip:bob@localhost', body);
       expect(await send('y'.repeat(1001))).toBe(413);
       expect(await send('y'.repeat(1000))).toBe(202);
       expect((await ts.server.messaging!.queued('bob@localhost')).map((m) => m.body.length)).toEqual([1000]);

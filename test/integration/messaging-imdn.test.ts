@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startTestServer, waitFor, type TestServer } from '../helpers/test-server.js';
 import { RawUdpClient, bodyOf, headerOf, registerRaw, request, responseTo, statusOf } from '../helpers/raw-client.js';
 import { parseCpim, parseImdn } from '../../src/documents/index.js';
-import { Messager, Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
-import { startUserAgent } from '../helpers/sipjs-transport.js';
+import { Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
+import { startUserAgent, sendMessage } from '../helpers/sipjs-transport.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -119,11 +119,7 @@ describe('with sip.js Messager clients', () => {
       const aliceGot: Array<{ type: string | undefined; body: string }> = [];
       const bobGot: Array<{ type: string | undefined; body: string }> = [];
       const alice = await device('alice', aliceGot);
-      const status = await new Promise<number>((resolve, reject) => {
-        new Messager(alice, UserAgent.makeURI('sip:bob@localhost')!, cpim(`sipjs-${protocol}`, 'positive-delivery', `hi over ${protocol}`), 'message/cpim').message({
-          requestDelegate: { onAccept: (r) => resolve(r.message.statusCode!), onReject: (r) => resolve(r.message.statusCode!) },
-        }).catch(reject);
-      });
+      const status = await sendMessage(alice, 'sip:bob@localhost', cpim(`sipjs-${protocol}`, 'positive-delivery', `hi over ${protocol}`), { contentType: 'message/cpim' });
       expect(status).toBe(202);
       await device('bob', bobGot);
       await waitFor(() => bobGot.length === 1 && aliceGot.length === 1, 5000, 'delivery and IMDN');

@@ -11,9 +11,9 @@
  * adds TCP (both ends) and the CPIM-wrapped form.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Messager, Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
+import { Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
 import { USERS, startTestServer, waitFor, type TestServer } from '../helpers/test-server.js';
-import { startUserAgent } from '../helpers/sipjs-transport.js';
+import { startUserAgent, sendMessage } from '../helpers/sipjs-transport.js';
 
 const BOB = 'bob@localhost';
 const PASSWORDS: Record<string, string> = Object.fromEntries(USERS.map((u) => [u.user, u.password]));
@@ -83,22 +83,7 @@ for (const protocol of ['UDP', 'TCP'] as const) {
       return got;
     }
 
-    /** A MESSAGE from `from`; resolves with the final status (bounded: sip.js never retransmits over our UDP transport). */
-    function send(from: UserAgent, body: string, contentType: string): Promise<number> {
-      return new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no final response to a ${contentType} MESSAGE within 10 s`)), 10_000);
-        const done = (status: number): void => {
-          clearTimeout(timer);
-          resolve(status);
-        };
-        new Messager(from, UserAgent.makeURI(`sip:${BOB}`)!, body, contentType).message({
-          requestDelegate: { onAccept: (r) => done(r.message.statusCode!), onReject: (r) => done(r.message.statusCode!) },
-        }).catch((err: unknown) => {
-          clearTimeout(timer);
-          reject(err instanceof Error ? err : new Error(String(err)));
-        });
-      });
-    }
+    const send = (from: UserAgent, body: string, contentType: string): Promise<number> => sendMessage(from, `sip:${BOB}`, body, { contentType });
 
     const queuedForBob = (): Promise<number> => ts!.server.storage!.messages.count(BOB, Date.now());
 

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { Messager, Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
+import { Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
 import { validateConfig } from '../../src/config/index.js';
 import { DigestAuthenticator, RequestGuard, StaticCredentialSource } from '../../src/auth/index.js';
 import { ConfiguredUsers, LocalDomains, LocationService, Registrar, addressOfRecord } from '../../src/registrar/index.js';
@@ -32,7 +32,7 @@ import { SystemClock } from '../../src/util/clock.js';
 import { MessageRelay, type MessageRelayLimits } from '../../src/messaging/index.js';
 import { HeraldServer } from '../../src/server/index.js';
 import { USERS, startTestServer, waitFor } from '../helpers/test-server.js';
-import { startUserAgent } from '../helpers/sipjs-transport.js';
+import { startUserAgent, sendMessage } from '../helpers/sipjs-transport.js';
 import { RawUdpClient, headerOf, statusOf } from '../helpers/raw-client.js';
 import { BUILD_TIMEOUT_MS, ensureHeraldBuilt, startHerald, type HeraldProcess } from '../helpers/herald-process.js';
 
@@ -213,26 +213,7 @@ for (const [name, start, skip] of servers) {
       return { ua, got, registerer };
     }
 
-    /**
-     * Send a MESSAGE from a sip.js UA; resolves with the final status. sip.js never retransmits
-     * over our UDP transport, so a lost datagram would wait for its Timer F (32 s): fail sooner,
-     * saying which MESSAGE got no answer.
-     */
-    function send(from: UserAgent, to: string, body: string, contentType = 'text/plain'): Promise<number> {
-      return new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no final response to MESSAGE ${JSON.stringify(body.slice(0, 40))} within 10 s`)), 10_000);
-        const done = (status: number): void => {
-          clearTimeout(timer);
-          resolve(status);
-        };
-        new Messager(from, UserAgent.makeURI(to)!, body, contentType).message({
-          requestDelegate: { onAccept: (r) => done(r.message.statusCode!), onReject: (r) => done(r.message.statusCode!) },
-        }).catch((err: unknown) => {
-          clearTimeout(timer);
-          reject(err instanceof Error ? err : new Error(String(err)));
-        });
-      });
-    }
+    const send = (from: UserAgent, to: string, body: string, contentType = 'text/plain'): Promise<number> => sendMessage(from, to, body, { contentType });
 
     const queuedForBob = (): Promise<number> => h!.storage.messages.count(BOB, Date.now());
 

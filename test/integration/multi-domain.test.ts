@@ -4,9 +4,9 @@
  * federation allow-list (issue 5 item 2). Peers: sip.js user agents and raw UDP sockets.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Messager, Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
+import { Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/test-server.js';
-import { startUserAgent } from '../helpers/sipjs-transport.js';
+import { startUserAgent, sendMessage } from '../helpers/sipjs-transport.js';
 import { Watcher } from '../helpers/presence.js';
 import { RawUdpClient, request, statusOf } from '../helpers/raw-client.js';
 
@@ -45,14 +45,6 @@ async function register(ua: UserAgent): Promise<RegistererState> {
   await waitFor(() => reg.state !== RegistererState.Initial, 3000, 'registration answered').catch(() => undefined);
   await waitFor(() => reg.state === RegistererState.Registered, 1500, 'registered').catch(() => undefined);
   return reg.state;
-}
-
-function sendMessage(from: UserAgent, to: string, body: string): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    new Messager(from, UserAgent.makeURI(to)!, body).message({
-      requestDelegate: { onAccept: (r) => resolve(r.message.statusCode!), onReject: (r) => resolve(r.message.statusCode!) },
-    }).catch(reject);
-  });
 }
 
 describe('several local domains', () => {

@@ -6,9 +6,9 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Messager, Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
+import { Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/test-server.js';
-import { startUserAgent } from '../helpers/sipjs-transport.js';
+import { startUserAgent, sendMessage } from '../helpers/sipjs-transport.js';
 import { RawTcpClient, RawUdpClient, headerOf, request, statusOf } from '../helpers/raw-client.js';
 
 let ts: TestServer;
@@ -47,16 +47,6 @@ async function device(user: string, protocol: 'UDP' | 'TCP', answer: number | ((
   await reg.register();
   await waitFor(() => reg.state === RegistererState.Registered, 3000, `${user} registered`);
   return { ua, got };
-}
-
-/** Send a MESSAGE from a sip.js UA and resolve with the final status. */
-function sendMessage(from: UserAgent, to: string, body: string): Promise<number> {
-  const target = UserAgent.makeURI(to)!;
-  return new Promise<number>((resolve, reject) => {
-    new Messager(from, target, body).message({
-      requestDelegate: { onAccept: (r) => resolve(r.message.statusCode!), onReject: (r) => resolve(r.message.statusCode!) },
-    }).catch(reject);
-  });
 }
 
 async function sender(protocol: 'UDP' | 'TCP' = 'UDP'): Promise<UserAgent> {

@@ -26,11 +26,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Messager, Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
+import { Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
 import { requireDnsmasq, startDnsmasq, type DnsServer } from '../helpers/dnsmasq.js';
 import { BUILD_TIMEOUT_MS, ensureHeraldBuilt, startHerald, type HeraldProcess } from '../helpers/herald-process.js';
 import { freeSipPort, requireKamailio, startKamailio, type Kamailio } from '../helpers/kamailio.js';
-import { startUserAgent } from '../helpers/sipjs-transport.js';
+import { sendMessage, startUserAgent } from '../helpers/sipjs-transport.js';
 
 const hasKamailio = requireKamailio();
 const hasDnsmasq = hasKamailio && requireDnsmasq();
@@ -40,6 +40,11 @@ const K_DOMAIN = 'k.test';
 /** Bound on one MESSAGE's final response: above Kamailio's fr_timer (8 s), below the test timeout. */
 const ANSWER_MS = 12_000;
 const WAIT_MS = 10_000;
+
+/** A MESSAGE and its final status within ANSWER_MS; `context` (the peers' logs) goes into a timeout error. */
+function sendMessageWithin(from: UserAgent, to: string, body: string, context: () => string): Promise<number> {
+  return sendMessage(from, to, body, { timeoutMs: ANSWER_MS, context });
+}
 const PROTOCOLS = ['UDP', 'TCP'] as const;
 type Protocol = (typeof PROTOCOLS)[number];
 
@@ -110,27 +115,6 @@ async function device(user: string, domain: string, protocol: Protocol, server: 
   return d;
 }
 
-/**
- * Sends a MESSAGE and resolves with the final status. sip.js does not retransmit over our UDP
- * transport, so a lost request would wait for its Timer F: the bound here says which MESSAGE got
- * no answer, with `context()` (the peers' logs) appended.
- */
-function sendMessage(from: UserAgent, to: string, body: string, context: () => string = () => ''): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no final response to MESSAGE ${JSON.stringify(body)} for ${to} within ${ANSWER_MS} ms\n${context()}`)), ANSWER_MS);
-    const done = (status: number): void => {
-      clearTimeout(timer);
-      resolve(status);
-    };
-    new Messager(from, UserAgent.makeURI(to)!, body, 'text/plain').message({
-      requestDelegate: { onAccept: (r) => done(r.message.statusCode!), onReject: (r) => done(r.message.statusCode!) },
-    }).catch((err: unknown) => {
-      clearTimeout(timer);
-      reject(err instanceof Error ? err : new Error(String(err)));
-    });
-  });
-}
-
 function tail(text: string, max = 5000): string {
   return text.length > max ? `...${text.slice(-max)}` : text;
 }
@@ -160,7 +144,7 @@ describe.skipIf(!hasKamailio)('Kamailio lab peer (k.test) on its own', () => {
       const carol = await device(`carol-${protocol.toLowerCase()}`, K_DOMAIN, protocol, server, true, agents);
       const dave = await device(`dave-${protocol.toLowerCase()}`, K_DOMAIN, protocol, server, false, agents);
       const body = `within k.test over ${protocol}: ünïcode ✓`;
-      expect(await sendMessage(dave.ua, `sip:carol-${protocol.toLowerCase()}@${K_DOMAIN}`, body, log)).toBe(200);
+      expect(await sendMessageWithin(dave.ua, `sip:carol-${protocol.toLowerCase()}@${K_DOMAIN}`, body, log)).toBe(200);
       const got = await carol.waitFor(body);
       expect(got.from).toContain(`dave-${protocol.toLowerCase()}@${K_DOMAIN}`);
       expect(got.contentType).toMatch(/^text\/plain/);
@@ -177,8 +161,8 @@ describe.skipIf(!hasKamailio)('Kamailio lab peer (k.test) on its own', () => {
 
   it('answers 404 for an unregistered k.test user and 403 for a domain it does not serve', async () => {
     const dave = await device('dave-refused', K_DOMAIN, 'UDP', { host: kam!.host, port: kam!.udpPort }, false, agents);
-    expect(await sendMessage(dave.ua, `sip:nobody@${K_DOMAIN}`, 'to nobody', log)).toBe(404);
-    expect(await sendMessage(dave.ua, 'sip:someone@elsewhere.test', 'no open relay', log)).toBe(403);
+    expect(await sendMessageWithin(dave.ua, `sip:nobody@${K_DOMAIN}`, 'to nobody', log)).toBe(404);
+    expect(await sendMessageWithin(dave.ua, 'sip:someone@elsewhere.test', 'no open relay', log)).toBe(403);
   });
 });
 
@@ -243,7 +227,7 @@ describe.skipIf(!hasDnsmasq)('MESSAGE federation: Herald (a.test) and Kamailio (
 
       it(`carol@${K_DOMAIN} -> alice@${HERALD_DOMAIN}: Kamailio forwards to Herald, alice gets it, carol gets 200`, async () => {
         const body = `from carol@k.test over ${protocol}: ünïcode ✓ <b>&amp;</b>`;
-        expect(await sendMessage(carol.ua, `sip:alice@${HERALD_DOMAIN}`, body, logs), `carol's final response\n${logs()}`).toBe(200);
+        expect(await sendMessageWithin(carol.ua, `sip:alice@${HERALD_DOMAIN}`, body, logs), `carol's final response\n${logs()}`).toBe(200);
         const got = await alice.waitFor(body);
         expect(got.from).toContain(`carol@${K_DOMAIN}`);
         expect(got.to).toContain(`alice@${HERALD_DOMAIN}`);
@@ -254,7 +238,7 @@ describe.skipIf(!hasDnsmasq)('MESSAGE federation: Herald (a.test) and Kamailio (
 
       it(`alice@${HERALD_DOMAIN} -> carol@${K_DOMAIN}: Herald finds Kamailio by RFC 3263, carol gets it, alice gets 200`, async () => {
         const body = `from alice@a.test over ${protocol}: ünïcode ✓ <b>&amp;</b>`;
-        expect(await sendMessage(alice.ua, `sip:carol@${K_DOMAIN}`, body, logs), `alice's final response\n${logs()}`).toBe(200);
+        expect(await sendMessageWithin(alice.ua, `sip:carol@${K_DOMAIN}`, body, logs), `alice's final response\n${logs()}`).toBe(200);
         const got = await carol.waitFor(body);
         expect(got.from).toContain(`alice@${HERALD_DOMAIN}`);
         expect(got.to).toContain(`carol@${K_DOMAIN}`);
