@@ -14,6 +14,7 @@ import { startUserAgent, sendMessage } from '../helpers/sipjs-transport.js';
 import { RawUdpClient, headerOf, statusOf } from '../helpers/raw-client.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/test-server.js';
 import { http, type HttpReply } from '../helpers/http-client.js';
+import type { QueuedMessageView } from '../../src/api/index.js';
 
 const ADMIN_TOKEN = 'messages-admin-token-0123456789';
 const WEEK_MS = 7 * 24 * 3_600_000;
@@ -46,16 +47,7 @@ async function withDigest(port: number, path: string, username: string, password
 
 const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
-interface View {
-  id: string;
-  from: string;
-  to: string;
-  contentType: string;
-  bytes: number;
-  receivedAt: string;
-  expiresAt: string;
-  attempts: number;
-}
+type View = QueuedMessageView;
 
 function messagesOf(reply: HttpReply): View[] {
   expect(reply.status, reply.text).toBe(200);
