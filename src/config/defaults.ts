@@ -64,6 +64,7 @@ export function defaultConfig(): Config {
     transport: {
       maxMessageSize: 65535,
       maxConnections: 10000,
+      maxRequestsInProgress: 10000,
       // Longer than registrar.maxExpires: a TCP client that sends nothing between REGISTER refreshes
       // (no RFC 5626 keep-alives) keeps the connection we must reach it over.
       idleTimeoutSeconds: 3900,

@@ -113,6 +113,11 @@ export interface TransportConfig {
   readonly maxMessageSize: number;
   /** Open stream connections (TCP) beyond which new ones are refused. */
   readonly maxConnections: number;
+  /**
+   * Requests being handled at once (received, no final response yet) beyond which new ones get
+   * 503 with Retry-After at once: an overloaded server sheds load instead of queueing it.
+   */
+  readonly maxRequestsInProgress: number;
   /** A connection that carries nothing for this long is closed. */
   readonly idleTimeoutSeconds: number;
   /** Giving up on an outgoing connection attempt after this long. */

@@ -79,7 +79,7 @@ const REGISTRAR_KEYS = ['minExpires', 'maxExpires', 'defaultExpires', 'maxContac
 const ROUTING_KEYS = ['recordRoute', 'peerDomains', 'peerAddresses'] as const;
 const DOMAIN_KEYS = ['name', 'presence'] as const;
 const DOMAIN_PRESENCE_KEYS = ['sameDomain', 'otherDomains'] as const;
-const TRANSPORT_KEYS = ['maxMessageSize', 'maxConnections', 'idleTimeoutSeconds', 'connectTimeoutSeconds'] as const;
+const TRANSPORT_KEYS = ['maxMessageSize', 'maxConnections', 'maxRequestsInProgress', 'idleTimeoutSeconds', 'connectTimeoutSeconds'] as const;
 const TIMER_KEYS = ['t1', 't2', 't4'] as const;
 const LOG_KEYS = ['level', 'pretty'] as const;
 const DNS_KEYS = ['servers'] as const;
@@ -508,6 +508,7 @@ function readTransport(r: LayerReader, raw: unknown, base: TransportConfig): Tra
   return {
     maxMessageSize: r.integer(obj, 'maxMessageSize', 'transport', base.maxMessageSize, 1024, 16 * 1024 * 1024),
     maxConnections: r.integer(obj, 'maxConnections', 'transport', base.maxConnections, 1, Number.MAX_SAFE_INTEGER),
+    maxRequestsInProgress: r.integer(obj, 'maxRequestsInProgress', 'transport', base.maxRequestsInProgress, 1, 10_000_000),
     idleTimeoutSeconds: r.integer(obj, 'idleTimeoutSeconds', 'transport', base.idleTimeoutSeconds, 1, MAX_TIMER_SECONDS),
     connectTimeoutSeconds: r.integer(obj, 'connectTimeoutSeconds', 'transport', base.connectTimeoutSeconds, 1, MAX_TIMER_SECONDS),
   };

@@ -135,6 +135,7 @@ export class HeraldServer {
         connectTimeoutMs: c.transport.connectTimeoutSeconds * 1000,
       },
       timers: c.timers,
+      maxRequestsInProgress: c.transport.maxRequestsInProgress,
       product: PRODUCT,
       ...(c.nodeId ? { nodeId: c.nodeId } : {}),
     });

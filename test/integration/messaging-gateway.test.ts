@@ -221,6 +221,27 @@ describe('MESSAGE admission', () => {
   });
 });
 
+describe('overload (transport.maxRequestsInProgress)', () => {
+  it('answers new requests 503 with Retry-After once that many are in progress, and serves again after', async () => {
+    const ts = await server({ auth: false, config: { transport: { maxRequestsInProgress: 2 } } });
+    // bob's device takes MESSAGEs and never answers: each stays in progress (up to 16 s).
+    const bob = await client();
+    expect(await registerRaw(bob, ts.udpPort, { user: 'bob' })).toBe(200);
+    const alice = await client();
+    for (let i = 0; i < 2; i++) await alice.send(message('sip:bob@localhost', `slow ${i}`), ts.udpPort);
+    const held = [await bob.next((m) => m.startsWith('MESSAGE ') && m.includes('slow 0')), await bob.next((m) => m.startsWith('MESSAGE ') && m.includes('slow 1'))];
+    await alice.send(message('sip:bob@localhost', 'one too many'), ts.udpPort);
+    const refused = await alice.next((m) => (statusOf(m) ?? 0) >= 200);
+    expect(statusOf(refused)).toBe(503);
+    expect(headerOf(refused, 'Retry-After')).toBe('1');
+    // The device answers the two: nothing is in progress any more, and the next request is served.
+    for (const m of held) await bob.send(responseTo(m, 200), ts.udpPort);
+    for (let i = 0; i < 2; i++) expect(statusOf(await alice.next((m) => (statusOf(m) ?? 0) >= 200))).toBe(200);
+    await alice.send(request('OPTIONS', 'sip:localhost', { from: 'sip:alice@localhost', to: 'sip:localhost' }), ts.udpPort);
+    expect(statusOf(await alice.next((m) => (statusOf(m) ?? 0) >= 200))).toBe(200);
+  });
+});
+
 describe('tracing (issue 4 item 5)', () => {
   it('logs every MESSAGE outcome at info with Call-ID, from, to, status and latency, never the body', async () => {
     const gw = await gatewaySocket();

@@ -13,6 +13,8 @@
  *   UDP goes over TCP unless the URI fixed the transport; if TCP cannot connect, UDP is used.
  * - CANCEL (§9.2): answered 200 (481 when nothing matches) by the stack; the matched INVITE gets
  *   487 and its proxied branches are cancelled.
+ * - Overload (§21.5.4): with `maxRequestsInProgress` requests handed to the application and not
+ *   finished, a new request gets 503 + Retry-After from the stack itself.
  * DEVIATION(RFC 3261 §16.7 step 10 / §18.2.2): responses that match no client transaction are
  *   dropped, not forwarded statelessly; RFC 6026's Accepted state keeps INVITE 2xx retransmissions
  *   inside the transaction, which covers the case the stateless rule existed for.
@@ -70,7 +72,11 @@ export interface EmbeddedStackOptions {
   systemFallback?: boolean;
   /** Key of the flow tokens in our Record-Route (flow-token.ts); default random per process. */
   flowTokenKey?: Buffer;
+  /** Requests in progress beyond which new ones get 503 + Retry-After (overload). Default 10,000. */
+  maxRequestsInProgress?: number;
 }
+
+const DEFAULT_MAX_IN_PROGRESS = 10_000;
 
 /** RFC 3261 §18.1.1: "If a request is within 200 bytes of the path MTU, or if it is larger than 1300 bytes ...". */
 const UDP_SIZE_LIMIT = 1300;
@@ -90,6 +96,8 @@ export class EmbeddedStack implements SipStack {
   readonly #flowTokens: FlowTokens;
   /** RFC 3261 T1 (ms). */
   readonly #t1: number;
+  #overloadLogged = -Infinity;
+  #overloadRefused = 0;
 
   constructor(options: EmbeddedStackOptions) {
     this.#o = options;
@@ -265,6 +273,14 @@ export class EmbeddedStack implements SipStack {
           void sr.respond(503, { headers: [['Retry-After', '5']] });
           return;
         }
+        if (this.#pending.size >= (this.#o.maxRequestsInProgress ?? DEFAULT_MAX_IN_PROGRESS)) {
+          // Overload: RFC 3261 §21.5.4, 503 "temporarily unable to process the request due to a
+          // temporary overloading". Answered in the transaction (retransmissions absorbed) and
+          // without the application: shedding must cost less than serving.
+          this.#noteOverload(req);
+          void sr.respond(503, { reason: 'Service Unavailable (overloaded)', headers: [['Retry-After', '1']] });
+          return;
+        }
         this.#pending.set(outcome.transaction.id, sr);
         this.#dispatch(sr, outcome.transaction.id);
         return;
@@ -274,6 +290,16 @@ export class EmbeddedStack implements SipStack {
         throw new Error(`unknown outcome ${String(never)}`);
       }
     }
+  }
+
+  /** One warn line a second at most while overloaded, with the count of requests refused. */
+  #noteOverload(req: SipRequest): void {
+    this.#overloadRefused++;
+    const now = this.#clock.now();
+    if (now - this.#overloadLogged < 1000) return;
+    this.#log.warn({ inProgress: this.#pending.size, refused: this.#overloadRefused, method: req.method }, 'overloaded: new requests get 503');
+    this.#overloadLogged = now;
+    this.#overloadRefused = 0;
   }
 
   #dispatch(sr: ServerRequest, txId?: string): void {
