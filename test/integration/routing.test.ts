@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/test-server.js';
 import { startUserAgent, sendMessage } from '../helpers/sipjs-transport.js';
-import { RawTcpClient, RawUdpClient, headerOf, request, statusOf } from '../helpers/raw-client.js';
+import { RawTcpClient, RawUdpClient, headerOf, request, responseTo, statusOf } from '../helpers/raw-client.js';
 
 let ts: TestServer;
 const agents: UserAgent[] = [];
@@ -226,3 +226,26 @@ async function registerRaw(sock: dgram.Socket, port: number, user: string, passw
   await send(base(2, `Authorization: Digest username="${user}", realm="localhost", nonce="${nonce}", uri="sip:localhost", response="${response}", algorithm=MD5, qop=auth, nc=00000001, cnonce="${cnonce}"`));
   return statusOf(await answer)!;
 }
+
+describe('our Record-Route with a flow token from another key (a restart)', () => {
+  it('is removed and the in-dialog request goes on by its Request-URI (no loop)', async () => {
+    const peer = await RawUdpClient.open();
+    const device = await RawUdpClient.open();
+    try {
+      const stale = `ft${Buffer.from(`udp|127.0.0.1|${device.port}|`).toString('base64url')}.AAAAAAAAAAAAAAAA`;
+      const ruri = `sip:bob@127.0.0.1:${device.port}`;
+      await peer.send(request('NOTIFY', ruri, {
+        from: 'sip:carol@elsewhere.test', to: 'sip:bob@localhost', toTag: 'dialog1',
+        headers: [`Route: <sip:${stale}@127.0.0.1:${ts.udpPort};lr>`, 'Event: presence', 'Subscription-State: active;expires=60'],
+      }), ts.udpPort);
+      const got = await device.next((m) => m.startsWith('NOTIFY '));
+      expect(got.split('\r\n')[0]).toBe(`NOTIFY ${ruri} SIP/2.0`);
+      expect(headerOf(got, 'Route')).toBeUndefined();
+      await device.send(responseTo(got, 200), ts.udpPort);
+      expect(statusOf(await peer.next((m) => (statusOf(m) ?? 0) >= 200))).toBe(200);
+    } finally {
+      peer.close();
+      device.close();
+    }
+  });
+});

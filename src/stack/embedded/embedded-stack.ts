@@ -335,10 +335,17 @@ export class EmbeddedStack implements SipStack {
     } catch {
       return; // a malformed Route: the application answers it
     }
-    if (!first || !isSipUri(first.uri) || first.uri.user === undefined) return;
-    const token = this.#flowTokens.decode(first.uri.user);
-    if (!token || !this.#isOwnHostPort(first.uri.host, first.uri.port)) return;
+    if (!first || !isSipUri(first.uri) || !this.#flowTokens.looksLikeToken(first.uri.user)) return;
+    if (!this.#isOwnHostPort(first.uri.host, first.uri.port)) return;
     msg.removeFirst('route');
+    const token = this.#flowTokens.decode(first.uri.user);
+    if (!token) {
+      // Ours, but from another key (a restart, another node): still our Route, so it goes; the
+      // request is routed by what follows it (DEVIATION in flow-token.ts).
+      this.#log.debug({ callId: msg.callId }, 'Record-Route token from another key: routing by the Request-URI');
+      sr.recordRouted = {};
+      return;
+    }
     sr.recordRouted = isSameFlow(token, sr.source) ? {} : { toFlow: token };
   }
 

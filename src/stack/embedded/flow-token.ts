@@ -33,6 +33,11 @@ export class FlowTokens {
     return `${PREFIX}${payload}.${this.#mac(payload).toString('base64url')}`;
   }
 
+  /** True for a user part shaped like one of our tokens (valid or not: a key from before a restart). */
+  looksLikeToken(user: string | undefined): boolean {
+    return user !== undefined && user.startsWith(PREFIX) && user.includes('.');
+  }
+
   /** The address a token of ours names; undefined for anything else (or a forged token). */
   decode(user: string | undefined): TransportAddress | undefined {
     if (!user || !user.startsWith(PREFIX) || user.length > 512) return undefined;
