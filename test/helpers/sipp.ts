@@ -87,45 +87,12 @@ async function readIfPresent(path: string): Promise<string> {
   }
 }
 
-/** Runs SIPp to completion (or until `timeoutMs`, then kills it). Never rejects on SIPp failure. */
+/**
+ * Runs SIPp to completion (or until `timeoutMs`, then kills it). Never rejects: a SIPp that
+ * failed, or could not even start, is in the result (exit code, stderr).
+ */
 export async function runSipp(o: SippOptions): Promise<SippResult> {
-  const workDir = await mkdtemp(join(tmpdir(), 'herald-sipp-'));
-  const args = sippArgs(o, workDir);
-  const timeoutMs = o.timeoutMs ?? 20_000;
-  try {
-    const child = spawn('sipp', args, { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    const { exitCode, signal } = await new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>((done, fail) => {
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        fail(err);
-      });
-      child.once('close', (code, sig) => {
-        clearTimeout(timer);
-        done({ exitCode: code, signal: sig });
-      });
-    });
-    return {
-      exitCode,
-      signal,
-      timedOut,
-      stdout,
-      stderr,
-      errors: await readIfPresent(join(workDir, 'errors.log')),
-      messages: await readIfPresent(join(workDir, 'messages.log')),
-      command: `sipp ${args.join(' ')}`,
-    };
-  } finally {
-    await rm(workDir, { recursive: true, force: true });
-  }
+  return (await startSipp(o)).result;
 }
 
 /** A one-paragraph account of a SIPp run, for assertion messages. */
