@@ -45,6 +45,7 @@ export interface RequestGuardOptions {
 export class RequestGuard {
   readonly #o: RequestGuardOptions;
   readonly #log: Logger;
+  readonly #decided = new WeakMap<IncomingRequest, Promise<RequestIdentity>>();
 
   constructor(options: RequestGuardOptions) {
     this.#o = options;
@@ -66,8 +67,22 @@ export class RequestGuard {
     }
   }
 
-  /** The identity of a non-REGISTER request; throws 407/403 when a local From is not proven. */
-  async authorizeRequest(request: IncomingRequest): Promise<RequestIdentity> {
+  /**
+   * The identity of a non-REGISTER request; throws 407/403 when a local From is not proven.
+   * Decided once per request: asking again (the router tries a local user, then a gateway)
+   * returns the same answer — verifying the credentials twice would spend their nonce-count
+   * twice and turn a good request into a replay (RFC 7616 §3.4.5).
+   */
+  authorizeRequest(request: IncomingRequest): Promise<RequestIdentity> {
+    let decided = this.#decided.get(request);
+    if (!decided) {
+      decided = this.#authorizeRequest(request);
+      this.#decided.set(request, decided);
+    }
+    return decided;
+  }
+
+  async #authorizeRequest(request: IncomingRequest): Promise<RequestIdentity> {
     const msg = request.message;
     const from = msg.from.uri;
     const fromDomain = isSipUri(from) ? this.#o.localDomainOf(from.host) : undefined;

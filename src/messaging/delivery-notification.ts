@@ -19,17 +19,7 @@
  *   messages; a device that also answers positive-delivery makes the sender see two IMDNs.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  SipRequest,
-  formatUri,
-  generateCallId,
-  generateTag,
-  isSipUri,
-  parseNameAddr,
-  parseUri,
-  type RawHeader,
-  type Uri,
-} from '../sip/index.js';
+import { formatUri, generateTag, isSipUri, parseNameAddr, parseUri, type Uri } from '../sip/index.js';
 import {
   IMDN_CPIM_NAMESPACE,
   cpimHeader,
@@ -40,6 +30,7 @@ import {
   type DispositionRequest,
 } from '../documents/index.js';
 import type { StoredMessage } from '../storage/port.js';
+import type { DeliverableMessage } from './stored-message.js';
 
 /** What a stored IM asked to be told, and what the IMDN must quote. */
 export interface ImdnRequest {
@@ -88,14 +79,16 @@ export interface NotificationFields {
   status: DeliveryStatus;
   /** The IM's recipient AOR as a URI (`sip:bob@example.com`): the IMDN's From. */
   recipient: Uri;
-  /** Host part of the Call-ID. */
-  callIdHost: string;
   now: number;
 }
 
-/** The IMDN MESSAGE for a stored IM, addressed to its sender. */
-export function notificationRequest(f: NotificationFields): SipRequest {
-  const target = senderUri(f.request.cpimFrom, f.message.from);
+/**
+ * The IMDN for a stored IM, as a message to deliver (stored-message.ts `deliveryRequest` builds
+ * the MESSAGE for each device, or for `to` itself when the sender is in another domain), and the
+ * sender it goes to.
+ */
+export function notificationMessage(f: NotificationFields): { message: DeliverableMessage; to: Uri } {
+  const to = senderUri(f.request.cpimFrom, f.message.from);
   const body = formatImdnCpim({
     original: { from: f.request.cpimFrom, to: f.request.cpimTo },
     notification: {
@@ -108,15 +101,17 @@ export function notificationRequest(f: NotificationFields): SipRequest {
     messageId: randomUUID(),
     dateTime: new Date(f.now).toISOString(),
   });
-  const headers: RawHeader[] = [
-    { name: 'from', value: `<${formatUri(f.recipient)}>;tag=${generateTag()}` },
-    { name: 'to', value: `<${formatUri(target)}>` },
-    { name: 'call-id', value: generateCallId(f.callIdHost) },
-    { name: 'cseq', value: '1 MESSAGE' },
-    { name: 'max-forwards', value: '70' },
-    { name: 'content-type', value: 'message/cpim' },
-  ];
-  return new SipRequest('MESSAGE', target, headers, body);
+  return {
+    to,
+    message: {
+      from: `<${formatUri(f.recipient)}>;tag=${generateTag()}`,
+      to: `<${formatUri(to)}>`,
+      date: new Date(f.now).toUTCString(),
+      contentType: 'message/cpim',
+      headers: [],
+      body,
+    },
+  };
 }
 
 /** The CPIM From when it is a SIP URI, else the SIP From of the stored IM. */

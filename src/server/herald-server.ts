@@ -247,6 +247,7 @@ export class HeraldServer {
       }),
       gateways,
       federation: new FederationPolicy({ domains: c.routing.peerDomains, addresses: c.routing.peerAddresses }),
+      clock: this.#clock,
     });
     try {
       await stack.start(router);

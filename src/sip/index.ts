@@ -15,7 +15,7 @@ export {
 export type { ParseOptions } from './parser.js';
 export { serializeMessage } from './serializer.js';
 export {
-  aorKey, formatUri, isSipUri, isTelUri, parseUri, percentDecode, uriEquals,
+  aorKey, formatUri, isSipUri, isTelUri, parseUri, percentDecode, telDigits, uriEquals,
 } from './uri.js';
 export { formatNameAddr, getTag, parseNameAddr } from './name-addr.js';
 export { canonicalName, expandCompactName, isListHeader } from './headers/names.js';

@@ -402,7 +402,8 @@ export function uriEquals(a: Uri, b: Uri): boolean {
 }
 
 /** Telephone number without visual separators, hex digits upper-cased. */
-function telDigits(number: string): string {
+/** A telephone number without RFC 3966 visual separators (`-`, `.`, `(`, `)`), upper-cased. */
+export function telDigits(number: string): string {
   let out = '';
   for (let i = 0; i < number.length; i++) {
     const ch = number[i]!;

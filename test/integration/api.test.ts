@@ -17,6 +17,7 @@ import { SqliteStorage } from '../../src/storage/index.js';
 import type { Storage } from '../../src/storage/index.js';
 import { SystemClock } from '../../src/util/clock.js';
 import { BUILD_TIMEOUT_MS, ensureHeraldBuilt, runHeraldCli } from '../helpers/herald-process.js';
+import { captureIo } from '../helpers/cli-io.js';
 import { http, type HttpReply } from '../helpers/http-client.js';
 
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
@@ -442,15 +443,7 @@ describe('ManagementApi in lab mode (no authenticator)', () => {
 
 // ---- the CLI, in process ---------------------------------------------------------------------
 
-function io(env: Record<string, string> = {}): { io: Parameters<typeof runRulesCommand>[1]; out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    io: { env, stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } },
-    out: () => out,
-    err: () => err,
-  };
-}
+const io = captureIo;
 
 describe('herald rules (in process) against the API', () => {
   let h: Harness;

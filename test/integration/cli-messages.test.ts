@@ -8,9 +8,10 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { UserAgent } from 'sip.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { messagesUsageText, MessagesUsageError, parseMessagesArgs, runMessagesCommand, type MessagesCommandIo } from '../../src/cli/index.js';
+import { messagesUsageText, MessagesUsageError, parseMessagesArgs, runMessagesCommand } from '../../src/cli/index.js';
 import { parseCliArgs, usageText } from '../../src/config/index.js';
 import { BUILD_TIMEOUT_MS, ensureHeraldBuilt, runHeraldCli } from '../helpers/herald-process.js';
+import { captureIo } from '../helpers/cli-io.js';
 import { startUserAgent, sendMessage } from '../helpers/sipjs-transport.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -104,15 +105,7 @@ function closedPort(): Promise<number> {
 /** One line per message: time, sender, content type, size. */
 const LINE = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z) {2}(\S+) {2}(\S+) +(\d+) bytes$/;
 
-function io(env: Record<string, string> = {}): { io: MessagesCommandIo; out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    io: { env, stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } },
-    out: () => out,
-    err: () => err,
-  };
-}
+const io = captureIo;
 
 describe('runMessagesCommand (in process)', () => {
   it('lists bob\'s queue with the admin token: one line per message, oldest first', async () => {

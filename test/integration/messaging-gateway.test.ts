@@ -100,6 +100,18 @@ describe('MESSAGE to a gateway (outbound)', () => {
     expect(gw.messages.filter(isRequest)).toEqual([]);
   });
 
+  it('an authenticated user reaches sip:+NUMBER@<our domain> through the gateway (credentials checked once)', async () => {
+    const gw = await gatewaySocket();
+    const ts = await server({ auth: true, config: { gateways: [{ name: 'pstn', uri: `sip:127.0.0.1:${gw.port}`, prefixes: ['+1'] }] } });
+    const { ua } = await startUserAgent({ user: 'alice', domain: 'localhost', password: 'alice-password', protocol: 'UDP', server: { host: ts.host, port: ts.udpPort } });
+    cleanups.push(() => ua.stop().catch(() => undefined));
+    const status = sendMessage(ua, 'sip:+15557654321@localhost', 'to a phone');
+    const got = await gw.next(isRequest);
+    expect(requestUriOf(got)).toBe(`sip:+15557654321@127.0.0.1:${gw.port};user=phone`);
+    await gw.send(responseTo(got, 200), ts.udpPort);
+    expect(await status).toBe(200);
+  });
+
   it('a local user must authenticate first (407), like any request it sends', async () => {
     const gw = await gatewaySocket();
     const ts = await server({ auth: true, config: { gateways: [{ name: 'pstn', uri: `sip:127.0.0.1:${gw.port}`, prefixes: ['+1'] }] } });
